@@ -1,0 +1,1 @@
+"""Command line surface (Typer + Rich)."""

@@ -1,0 +1,268 @@
+"""Command line: thin layer over the typed core. Every user error is printed in Chinese
+without a traceback; the exit code says whether anything failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from huiqi import __version__
+from huiqi.errors import HuiqiError
+
+DEFAULT_DB = os.environ.get("HUIQI_DB", "var/huiqi.db")
+
+app = typer.Typer(
+    name="huiqi",
+    help="惠企 Huiqi:产业政策即代码。把政策文件变成可查询、可计算、有出处的政策库。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[str, typer.Option("--db", help="政策库:SQLite 文件路径或 postgresql:// 连接串")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="输出格式:table 或 json")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]错误[/]:{message}")
+    raise typer.Exit(code)
+
+
+def _open_db(db: str):  # type: ignore[no-untyped-def]
+    from huiqi.policybase.db import connect
+
+    return connect(db)
+
+
+@app.command()
+def version() -> None:
+    """显示版本号。"""
+    console.print(f"huiqi {__version__}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="政策文件或目录(.txt .html .docx .pdf)")],
+    out: Annotated[Path | None, typer.Option("--out", help="每个文件输出一个结构化 JSON 的目录")] = None,
+    db: DbOption = DEFAULT_DB,
+    no_db: Annotated[bool, typer.Option("--no-db", help="不写入政策库")] = False,
+    fmt: FormatOption = "table",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数,0 = 全部 CPU 核")] = 1,
+) -> None:
+    """导入政策文件:识别编码、去除网页框架、繁转简、修复乱码,抽取条款、责任单位、数量条款和目标。"""
+    from huiqi.ingest.pipeline import discover, ingest_many
+    from huiqi.ingest.report import summarize_document, write_document_json
+
+    files = list(discover(paths))
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if not files and not missing:
+        fail("没有找到可导入的文件")
+    jobs = os.cpu_count() or 1 if jobs == 0 else jobs
+    pb = None if no_db else _open_db(db)
+    summaries: list[dict[str, object]] = []
+    failures: list[str] = [f"{m}:文件不存在" for m in missing]
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True, disable=len(files) < 5 or fmt == "json") as progress:
+        task = progress.add_task("导入中", total=len(files))
+        for outcome in ingest_many(files, jobs=jobs):
+            progress.advance(task)
+            if outcome.document is None:
+                failures.append(outcome.error or f"{outcome.path}:失败")
+                continue
+            doc = outcome.document
+            action = "未入库"
+            if pb is not None:
+                action = pb.save_document(doc).action
+            if out is not None:
+                write_document_json(doc, out)
+            summaries.append({**summarize_document(doc), "action": action})
+    if pb is not None:
+        pb.close()
+
+    if fmt == "json":
+        print(json.dumps({"documents": summaries, "failures": failures}, ensure_ascii=False, indent=2))
+    else:
+        _print_ingest_table(summaries)
+        for f in failures:
+            err_console.print(f"[red]失败[/]:{f}")
+        err_console.print(
+            f"共 {len(files) + len(missing)} 个文件:成功 {len(summaries)},失败 {len(failures)}"
+            + (f";已写入政策库 {db}" if pb is not None else "")
+            + (f";JSON 输出到 {out}" if out is not None else "")
+        )
+    if failures:
+        raise typer.Exit(1)
+
+
+_ACTION_LABEL = {"new": "新增", "updated": "更新", "unchanged": "未变"}
+
+
+def _print_ingest_table(summaries: list[dict[str, object]]) -> None:
+    table = Table(title="导入结果", show_lines=False)
+    for col in ("文件", "标题", "文号", "状态", "条款", "责任单位", "数量条款", "目标", "去除框架行", "修复/不可读", "入库"):
+        table.add_column(col, overflow="fold")
+    for s in summaries:
+        table.add_row(
+            str(s["file"]),
+            str(s["title"])[:40],
+            str(s["doc_number"] or "—"),
+            str(s["status"]),
+            str(s["measures"]),
+            str(s["units"]),
+            str(s["provisions"]),
+            str(s["targets"]),
+            str(s["boilerplate_removed"]),
+            f"{s['repaired']}/{s['unreadable']}",
+            _ACTION_LABEL.get(str(s["action"]), str(s["action"])),
+        )
+    console.print(table)
+
+
+@app.command()
+def show(
+    doc: Annotated[str, typer.Argument(help="文件 id、id 前缀、文号或标题片段")],
+    label: Annotated[str | None, typer.Argument(help="条款编号路径,如 二/十 或 十")] = None,
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = "table",
+) -> None:
+    """查看一个文件(元数据与条款目录)或其中一条措施(全文、责任单位、数量条款)。"""
+    from huiqi.surfaces.show import render_document, render_measure
+
+    pb = _open_db(db)
+    document = pb.find_document(doc)
+    pb.close()
+    if label is None:
+        if fmt == "json":
+            print(document.model_dump_json(indent=2, exclude={"text", "original_text", "offset_map"}))
+        else:
+            render_document(console, document)
+        return
+    measure = _find_measure(document, label)
+    if fmt == "json":
+        print(measure.model_dump_json(indent=2))
+    else:
+        render_measure(console, document, measure)
+
+
+def _find_measure(document, label: str):  # type: ignore[no-untyped-def]
+    exact = [m for m in document.measures if m.key == label]
+    if exact:
+        return exact[0]
+    by_label = [m for m in document.measures if m.label == label.strip("()()、.")]
+    if len(by_label) == 1:
+        return by_label[0]
+    if len(by_label) > 1:
+        keys = "、".join(m.key for m in by_label)
+        raise HuiqiError(f"编号 {label} 不唯一,请写完整路径:{keys}", field="LABEL")
+    raise HuiqiError(f"文件中没有编号为 {label} 的条款", field="LABEL")
+
+
+@app.command()
+def units(
+    db: DbOption = DEFAULT_DB,
+    unit: Annotated[str | None, typer.Option("--unit", help="只看名称包含此文字的单位")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="导出责任清单 Excel")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="终端最多显示的单位数")] = 50,
+    fmt: FormatOption = "table",
+) -> None:
+    """责任矩阵:每个部门在各文件中牵头、配合或负责的措施。"""
+    from huiqi.policybase.queries import export_matrix_xlsx, responsibility_matrix
+    from huiqi.surfaces.show import render_units
+
+    pb = _open_db(db)
+    rows = responsibility_matrix(pb)
+    pb.close()
+    if unit:
+        rows = [r for r in rows if unit in r.unit]
+    if xlsx is not None:
+        export_matrix_xlsx(rows, xlsx)
+        err_console.print(f"已导出 {xlsx}")
+    if fmt == "json":
+        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+    else:
+        render_units(console, rows, limit=limit)
+
+
+@app.command()
+def targets(
+    db: DbOption = DEFAULT_DB,
+    doc: Annotated[str | None, typer.Option("--doc", help="只看某个文件")] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """目标清单:各文件提出的量化目标(指标、数值、比较、年份)。"""
+    from huiqi.policybase.queries import targets as query_targets
+    from huiqi.surfaces.show import render_targets
+
+    pb = _open_db(db)
+    document_id = pb.find_document(doc).id if doc else None
+    rows = query_targets(pb, document=document_id)
+    pb.close()
+    if fmt == "json":
+        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2, default=str))
+    else:
+        render_targets(console, rows)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="检索词,如 技术改造 或 贷款贴息")],
+    db: DbOption = DEFAULT_DB,
+    limit: Annotated[int, typer.Option("--limit", help="最多返回条数")] = 20,
+    fmt: FormatOption = "table",
+) -> None:
+    """全文检索政策条款(中文分词)。"""
+    from huiqi.policybase.queries import search as query_search
+    from huiqi.surfaces.show import render_search
+
+    pb = _open_db(db)
+    hits = query_search(pb, text, limit=limit)
+    pb.close()
+    if fmt == "json":
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+    else:
+        render_search(console, text, hits)
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="document | rules | profile | result | methodology")],
+    out: Annotated[Path | None, typer.Option("--out", help="写入文件而不是打印")] = None,
+) -> None:
+    """导出 JSON Schema(带版本号)。"""
+    from huiqi.schemas import export_schema
+
+    text = json.dumps(export_schema(name), ensure_ascii=False, indent=2)
+    if out is None:
+        print(text)
+    else:
+        from huiqi.fsutil import write_text_atomic
+
+        write_text_atomic(out, text + "\n")
+        err_console.print(f"已写入 {out}")
+
+
+def run() -> None:
+    """Console entry point: user errors become one Chinese line and exit code 2."""
+    try:
+        app()
+    except HuiqiError as exc:
+        err_console.print(f"[bold red]错误[/]:{exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("已中断")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

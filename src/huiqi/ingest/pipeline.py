@@ -1,0 +1,194 @@
+"""Ingestion pipeline: one source file in, one structured ``Document`` out.
+
+Stages, each in its own module: read & decode (formats, decode) → repair mojibake →
+strip site boilerplate (keeping metadata header lines) → traditional → simplified
+(keeping an offset map) → outline → per measure: units, provisions, targets →
+metadata. Nothing is dropped silently: every removal, repair and unreadable span is
+recorded in ``Document.quality``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from huiqi.document import (
+    Document,
+    Measure,
+    Quality,
+    SourceInfo,
+    Span,
+    Target,
+)
+from huiqi.errors import HuiqiError, InputError
+from huiqi.ingest.boilerplate import strip_boilerplate
+from huiqi.ingest.formats import read_source
+from huiqi.ingest.metadata import extract_metadata
+from huiqi.ingest.mojibake import repair_mojibake
+from huiqi.ingest.outline import segment
+from huiqi.ingest.provisions import extract_provisions
+from huiqi.ingest.script import detect_script, to_simplified
+from huiqi.ingest.targets import extract_targets
+from huiqi.ingest.units import extract_units
+
+SUPPORTED_SUFFIXES = {".txt", ".text", ".htm", ".html", ".shtml", ".docx", ".pdf"}
+
+
+def document_id(simplified_body: str) -> str:
+    """Content-derived id: the same text ingested twice gets the same id."""
+    normalized = "".join(simplified_body.split())
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+def ingest_file(path: str | os.PathLike[str]) -> Document:
+    path = Path(path)
+    source = read_source(path)
+    quality = Quality()
+    for start, end in source.bad_spans:
+        quality.unreadable.append(
+            Span(start=start, end=end, text=source.text[start:end], reason="无法解码的字节")
+        )
+
+    mojibake = repair_mojibake(source.text)
+    quality.repaired.extend(mojibake.repaired)
+    quality.unreadable.extend(mojibake.unreadable)
+
+    cleaned = strip_boilerplate(mojibake.text)
+    quality.boilerplate_removed.extend(cleaned.removed)
+    body = cleaned.body
+    if not body.strip():
+        raise InputError("去除网页框架文字后没有正文内容", file=str(path))
+
+    script = detect_script(body)
+    simplified, offset_map = to_simplified(body)
+    header_simplified, _ = to_simplified(cleaned.header)
+
+    outline = segment(simplified)
+    quality.warnings.extend(outline.warnings)
+
+    measures: list[Measure] = []
+    targets: list[Target] = []
+    for draft in outline.measures:
+        own = simplified[draft.start : draft.own_end]
+        provisions, unparsed = extract_provisions(own)
+        for span in unparsed:
+            quality.unparsed_numbers.append(
+                Span(start=draft.start + span.start, end=draft.start + span.end, text=span.text,
+                     reason=span.reason or f"条款 {'/'.join([*draft.path, draft.label])}")
+            )
+        key = "/".join([*draft.path, draft.label])
+        for target in extract_targets(own):
+            targets.append(target.model_copy(update={"measure": key}))
+        original_span = _original_slice(body, offset_map, draft.start, draft.end)
+        measures.append(
+            Measure(
+                label=draft.label,
+                path=list(draft.path),
+                level=draft.level,
+                style=draft.style,
+                title=draft.title,
+                text=draft.text,
+                original_text=original_span if script != "simplified" else "",
+                start=draft.start,
+                end=draft.end,
+                units=extract_units(own),
+                provisions=provisions,
+            )
+        )
+
+    if outline.preamble is not None:
+        p_start, p_end = outline.preamble
+        for target in extract_targets(simplified[p_start:p_end]):
+            targets.append(target.model_copy(update={"measure": None, "start": target.start + p_start,
+                                                     "end": target.end + p_start}))
+
+    meta = extract_metadata(header_simplified, simplified)
+    quality.warnings.extend(meta.warnings)
+
+    return Document(
+        id=document_id(simplified),
+        title=meta.title or path.stem,
+        doc_number=meta.doc_number,
+        issuers=list(meta.issuers),
+        region=meta.region,
+        signed_date=meta.signed_date,
+        published_date=meta.published_date,
+        effective_from=meta.effective_from,
+        effective_to=meta.effective_to,
+        validity_text=meta.validity_text,
+        status=meta.status,
+        status_label=meta.status_label,
+        script=script,
+        source=SourceInfo(
+            path=str(path),
+            sha256=source.sha256,
+            bytes=source.size,
+            encoding=source.encoding,
+            format=source.format,
+        ),
+        text=simplified,
+        original_text=body,
+        offset_map=offset_map,
+        measures=measures,
+        targets=targets,
+        quality=quality,
+    )
+
+
+def _original_slice(body: str, offset_map: list[int] | None, start: int, end: int) -> str:
+    if offset_map is None:
+        return body[start:end]
+    o_start = offset_map[start] if start < len(offset_map) else len(body)
+    o_end = offset_map[end] if end < len(offset_map) else len(body)
+    return body[o_start:o_end]
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Expand directories into the supported files they hold, in a stable order."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                if child.is_file() and not child.name.startswith("."):
+                    yield child
+        else:
+            yield p
+
+
+@dataclass
+class IngestOutcome:
+    path: Path
+    document: Document | None = None
+    error: str | None = None
+
+
+def _ingest_one(path: Path) -> IngestOutcome:
+    try:
+        return IngestOutcome(path=path, document=ingest_file(path))
+    except HuiqiError as exc:
+        if exc.file is None:
+            exc.file = str(path)
+        return IngestOutcome(path=path, error=str(exc))
+    except FileNotFoundError:
+        return IngestOutcome(path=path, error=f"{path}:文件不存在")
+    except IsADirectoryError:
+        return IngestOutcome(path=path, error=f"{path}:是目录而不是文件")
+    except PermissionError:
+        return IngestOutcome(path=path, error=f"{path}:没有读取权限")
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a batch
+        return IngestOutcome(path=path, error=f"{path}:处理失败({type(exc).__name__}: {exc})")
+
+
+def ingest_many(paths: Iterable[Path], jobs: int = 1) -> Iterator[IngestOutcome]:
+    """Ingest files, in parallel processes when ``jobs`` > 1; results come in input order."""
+    files = list(paths)
+    if jobs <= 1 or len(files) <= 1:
+        for f in files:
+            yield _ingest_one(f)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_ingest_one, files, chunksize=max(1, min(16, len(files) // (jobs * 4) or 1)))

@@ -1,0 +1,186 @@
+"""Rule packs: one human-editable YAML file per policy document.
+
+A rule is data. Conditions and formulas are strings in the expression language of
+``huiqi.rules.expr`` (compiled, never evaluated as Python). Money literals such as
+``500万元`` are allowed wherever an amount is expected.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RULES_SCHEMA_VERSION = "1.0"
+
+RuleKind = Literal["补助", "奖励", "贴息", "返还", "股权投资", "资助", "奖补", "补贴", "非资金"]
+Beneficiary = Literal["enterprise", "project", "guarantee_institution", "institution", "individual"]
+Money = str | int  # "300万元", "1.5亿元" or integer yuan
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Citation(_Model):
+    document: str = Field(description="规则包 document.id")
+    clause: str = Field(description="条款路径,如 二/十 或 三/三/1/—2")
+    quote: str = Field(description="逐字引用的原文(简体),`huiqi rules check` 会核对")
+
+
+class Validity(_Model):
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+
+
+class Jurisdiction(_Model):
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    districts: list[str] | None = Field(None, description="适用的区(县、开发区);空 = 全域")
+    excluded_areas: list[str] = Field(default_factory=list, description="明确排除的区域")
+    note: str | None = None
+
+
+class Condition(_Model):
+    when: str = Field(description="条件表达式,如 project.equipment_investment >= 500万元")
+    label: str | None = Field(None, description="中文说明,如 设备投资额500万元及以上")
+
+
+class Band(_Model):
+    """One row of a tier table: applies when lower <= x (< upper); inclusivity explicit."""
+
+    lower: Money | None = None
+    lower_inclusive: bool = True
+    upper: Money | None = None
+    upper_inclusive: bool = False
+    amount: str = Field(description="该档金额或公式")
+    label: str | None = None
+
+
+class Tiers(_Model):
+    on: str = Field(description="分档依据表达式")
+    bands: list[Band]
+
+
+class Lookup(_Model):
+    on: str = Field(description="取值依据字段,如 enterprise.muju_class")
+    table: dict[str, str] = Field(description="取值 → 金额或公式;未列出的值 = 不符合")
+
+
+class Amount(_Model):
+    formula: str | None = Field(None, description="金额公式,如 project.equipment_investment * 10%")
+    tiers: Tiers | None = None
+    lookup: Lookup | None = None
+    upper_bound: bool = Field(False, description="原文为 最高/不超过:结果只是上限")
+    rounding: Literal["half_up", "floor"] = "half_up"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Amount:
+        given = [x for x in (self.formula, self.tiers, self.lookup) if x is not None]
+        if len(given) != 1:
+            raise ValueError("amount 必须且只能有 formula、tiers、lookup 之一")
+        return self
+
+
+class Cap(_Model):
+    amount: str = Field(description="上限金额或公式,如 300万元")
+    scope: Literal["award", "enterprise_year", "enterprise", "fund"] = "award"
+    group: str | None = Field(None, description="enterprise_year/fund 上限所共享的组名")
+    label: str | None = None
+
+
+class Stacking(_Model):
+    group: str = Field(description="叠加组名")
+    mode: Literal["max_in_group", "once_per_level", "exclusive", "once"] = "max_in_group"
+    level: str | None = Field(None, description="once_per_level 时的级别表达式")
+    note: str | None = None
+    quote: str | None = None
+
+
+class Rank(_Model):
+    """Population rule: rank applicants and award by position (排全市前三名分别奖励…)."""
+
+    by: str = Field(description="排序表达式")
+    descending: bool = True
+    awards: list[Money] = Field(description="第1名、第2名…的金额")
+    within: str | None = Field(None, description="排名范围字段(如 enterprise.county);空 = 全体")
+
+
+class Quota(_Model):
+    """Population rule: at most N beneficiaries per group (各县市可分别推荐两家)."""
+
+    per: str = Field(description="名额分组字段")
+    limit: int
+    by: str = Field(description="名额内的排序表达式(大者优先)")
+
+
+class Rule(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_.\-]+$")
+    title: str
+    citation: Citation
+    department: list[str] = Field(default_factory=list)
+    kind: RuleKind
+    beneficiary: Beneficiary = "enterprise"
+    computable: bool = Field(True, description="false = 一事一议/给予一定支持:只作为线索展示")
+    benefit: str | None = Field(None, description="非资金支持内容,如 优先保障用地")
+    validity: Validity | None = None
+    jurisdiction: Jurisdiction | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    amount: Amount | None = None
+    caps: list[Cap] = Field(default_factory=list)
+    stacking: list[Stacking] = Field(default_factory=list)
+    rank: Rank | None = None
+    quota: Quota | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _amount_when_computable(self) -> Rule:
+        if self.computable and self.kind != "非资金" and self.amount is None and self.rank is None:
+            raise ValueError("可计算的资金类规则必须给出 amount 或 rank")
+        return self
+
+
+class Parameter(_Model):
+    """A named, date-versioned value (LPR, 基准利率, 登记失业率)."""
+
+    label: str
+    unit: str = ""
+    values: list[ParameterValue]
+
+
+class ParameterValue(_Model):
+    from_: date = Field(alias="from")
+    value: str
+
+
+class DocumentRef(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_.\-]+$", description="规则包内引用的文件简称,如 linhai-2022-22")
+    title: str
+    doc_number: str | None = None
+    source_file: str | None = Field(None, description="种子/原文文件名,供 rules check 核对引文")
+
+
+class RulePack(_Model):
+    schema_version: str = RULES_SCHEMA_VERSION
+    document: DocumentRef
+    jurisdiction: Jurisdiction = Field(default_factory=Jurisdiction)
+    validity: Validity = Field(default_factory=Validity)
+    department: list[str] = Field(default_factory=list, description="默认责任部门")
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    rules: list[Rule]
+    leads: list[Lead] = Field(default_factory=list, description="不可计算的措施线索")
+
+
+class Lead(_Model):
+    """A measure that cannot be computed (一事一议, 给予一定资金奖励) but must still be shown."""
+
+    title: str
+    citation: Citation
+    department: list[str] = Field(default_factory=list)
+    reason: str = Field(description="不可计算的原因,如 一事一议")
+
+
+Parameter.model_rebuild()
+RulePack.model_rebuild()

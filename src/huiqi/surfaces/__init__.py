@@ -1,0 +1,1 @@
+"""Presentation surfaces: terminal rendering and exports over the typed core."""

@@ -1,0 +1,31 @@
+"""Shared fixtures. Seeds live in ../shared/seeds beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = Path(os.environ.get("HUIQI_SEEDS", ROOT.parent / "shared" / "seeds"))
+
+ACCURACY_REPORT: list[str] = []
+
+
+def seeds_dir() -> Path:
+    if not SEEDS.is_dir() or not any(SEEDS.glob("*.txt")):
+        pytest.fail(f"种子文件目录不存在或为空:{SEEDS}(设置 HUIQI_SEEDS 指向 shared/seeds)")
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seeds() -> Path:
+    return seeds_dir()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    if ACCURACY_REPORT:
+        terminalreporter.section("ingestion accuracy against gold annotations")
+        for line in ACCURACY_REPORT:
+            terminalreporter.write_line(line)

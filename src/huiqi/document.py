@@ -127,7 +127,7 @@ class Span(_Model):
 
 
 class RepairedSpan(_Model):
-    start: int = Field(description="offset in Document.original_text")
+    start: int = Field(description="offset in the decoded source text, before boilerplate removal")
     end: int
     original: str = Field(description="the mangled text as received")
     repaired: str

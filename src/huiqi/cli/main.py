@@ -3,8 +3,10 @@ without a traceback; the exit code says whether anything failed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,8 +28,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a comfortable width instead of Rich's 80-column fallback.
+_WIDTH = None if sys.stdout.isatty() else 150
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 DbOption = Annotated[str, typer.Option("--db", help="政策库:SQLite 文件路径或 postgresql:// 连接串")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="输出格式:table 或 json")]
@@ -83,7 +87,7 @@ def ingest(
             doc = outcome.document
             action = "未入库"
             if pb is not None:
-                action = pb.save_document(doc).action
+                action = pb.save_document(doc).status
             if out is not None:
                 write_document_json(doc, out)
             summaries.append({**summarize_document(doc), "action": action})
@@ -110,12 +114,13 @@ _ACTION_LABEL = {"new": "新增", "updated": "更新", "unchanged": "未变"}
 
 def _print_ingest_table(summaries: list[dict[str, object]]) -> None:
     table = Table(title="导入结果", show_lines=False)
-    for col in ("文件", "标题", "文号", "状态", "条款", "责任单位", "数量条款", "目标", "去除框架行", "修复/不可读", "入库"):
-        table.add_column(col, overflow="fold")
+    table.add_column("文件 / 标题", overflow="ellipsis", no_wrap=True, max_width=40)
+    table.add_column("文号", overflow="fold", max_width=12)
+    for col in ("状态", "条款", "单位", "数量", "目标", "框架", "修复", "入库"):
+        table.add_column(col, no_wrap=True)
     for s in summaries:
         table.add_row(
-            str(s["file"]),
-            str(s["title"])[:40],
+            f"{s['file']}\n[dim]{s['title']}[/]",
             str(s["doc_number"] or "—"),
             str(s["status"]),
             str(s["measures"]),
@@ -127,6 +132,7 @@ def _print_ingest_table(summaries: list[dict[str, object]]) -> None:
             _ACTION_LABEL.get(str(s["action"]), str(s["action"])),
         )
     console.print(table)
+    console.print("[dim]单位 = 有责任单位的条款数;数量 = 数量条款;框架 = 去除的网页框架行;修复 = 修复/无法识读的乱码段[/]")
 
 
 @app.command()
@@ -159,7 +165,8 @@ def _find_measure(document, label: str):  # type: ignore[no-untyped-def]
     exact = [m for m in document.measures if m.key == label]
     if exact:
         return exact[0]
-    by_label = [m for m in document.measures if m.label == label.strip("()()、.")]
+    bare = re.sub(r"[()()、.\s]", "", label)
+    by_label = [m for m in document.measures if m.label == bare]
     if len(by_label) == 1:
         return by_label[0]
     if len(by_label) > 1:
@@ -189,7 +196,7 @@ def units(
         export_matrix_xlsx(rows, xlsx)
         err_console.print(f"已导出 {xlsx}")
     if fmt == "json":
-        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2, default=str))
     else:
         render_units(console, rows, limit=limit)
 
@@ -209,7 +216,7 @@ def targets(
     rows = query_targets(pb, document=document_id)
     pb.close()
     if fmt == "json":
-        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2, default=str))
+        print(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2, default=str))
     else:
         render_targets(console, rows)
 
@@ -229,7 +236,7 @@ def search(
     hits = query_search(pb, text, limit=limit)
     pb.close()
     if fmt == "json":
-        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([dataclasses.asdict(h) for h in hits], ensure_ascii=False, indent=2))
     else:
         render_search(console, text, hits)
 

@@ -179,7 +179,7 @@ def _ingest_one(path: Path) -> IngestOutcome:
         return IngestOutcome(path=path, error=f"{path}:是目录而不是文件")
     except PermissionError:
         return IngestOutcome(path=path, error=f"{path}:没有读取权限")
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a batch
+    except Exception as exc:
         return IngestOutcome(path=path, error=f"{path}:处理失败({type(exc).__name__}: {exc})")
 
 

@@ -160,3 +160,43 @@ def render_targets(console: Console, rows: Sequence[Any]) -> None:
             str(r.year or ""),
         )
     console.print(table)
+
+
+def render_units(console: Console, rows: Sequence[Any], limit: int = 50) -> None:
+    """One line per unit: how many measures it leads, supports or shares, and where."""
+    by_unit: dict[str, list[Any]] = {}
+    for r in rows:
+        by_unit.setdefault(r.unit, []).append(r)
+    ranked = sorted(by_unit.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    table = Table(title=f"责任矩阵({len(by_unit)} 个单位,{len(rows)} 项责任)")
+    for col in ("单位", "措施数", "牵头", "配合", "负责", "文件数", "措施(示例)"):
+        table.add_column(col, overflow="fold")
+    for unit, items in ranked[:limit]:
+        roles = [i.role for i in items]
+        docs = {i.document_id for i in items}
+        examples = ";".join(f"{i.measure_key} {i.measure_title[:12]}" for i in items[:3])
+        table.add_row(
+            unit,
+            str(len(items)),
+            str(roles.count("lead")),
+            str(roles.count("support")),
+            str(roles.count("member")),
+            str(len(docs)),
+            examples + ("…" if len(items) > 3 else ""),
+        )
+    console.print(table)
+    if len(ranked) > limit:
+        console.print(f"[dim]另有 {len(ranked) - limit} 个单位未显示;用 --limit 或 --xlsx 查看全部[/]")
+
+
+def render_search(console: Console, query: str, hits: Sequence[Any]) -> None:
+    if not hits:
+        console.print(f"没有找到包含“{query}”的条款")
+        return
+    table = Table(title=f"检索“{query}”:{len(hits)} 条")
+    for col in ("文件", "条款", "标题", "摘要"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        snippet = h.snippet.replace("【", "[bold yellow]").replace("】", "[/]")
+        table.add_row(str(h.document_title)[:18], h.measure_key, h.measure_title[:20], snippet)
+    console.print(table)

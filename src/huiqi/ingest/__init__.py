@@ -1,0 +1,1 @@
+"""Ingestion: source files to structured policy documents."""

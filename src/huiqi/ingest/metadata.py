@@ -1,0 +1,482 @@
+"""Document metadata: title, 文号, issuers, region, dates, validity and draft status.
+
+``header`` holds the metadata lines the cleaner removed from the page (索引号, 文号, 成文日期,
+发布机构, 信息来源 …, in any of the layouts sites use: "键:值", "键: | 值 |", or key and
+value on separate lines); ``body`` is the cleaned simplified text.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from huiqi.document import Region
+from huiqi.ingest.outline import parse_cn_number, segment
+
+__all__ = ["Metadata", "extract_metadata", "find_region", "parse_date"]
+
+
+@dataclass
+class Metadata:
+    title: str = ""
+    doc_number: str | None = None
+    issuers: list[str] = field(default_factory=list)
+    region: Region = field(default_factory=Region)
+    signed_date: date | None = None
+    published_date: date | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    validity_text: str | None = None
+    status: str = "final"  # "final" | "draft"
+    status_label: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# dates
+
+_CN_YEAR_DIGITS = {"〇": "0", "零": "0", "○": "0", "O": "0", "一": "1", "二": "2", "三": "3", "四": "4",
+                   "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_DATE_RE = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?:(?P<d1>\d{1,2})\s*日|(?P<end1>底|末))?"
+    r"|[-./](?P<m2>\d{1,2})[-./](?P<d2>\d{1,2})|年(?P<end2>底|末))"
+    r"|(?P<cy>[〇零○一二三四五六七八九]{4})\s*年\s*(?P<cm>[一二三四五六七八九十]{1,2})\s*月\s*(?P<cd>[一二三四五六七八九十]{1,3})\s*日"
+)
+
+
+def _date_from_match(m: re.Match[str]) -> date | None:
+    try:
+        if m.group("cy"):
+            y = int("".join(_CN_YEAR_DIGITS[c] for c in m.group("cy")))
+            mo = parse_cn_number(m.group("cm"))
+            d = parse_cn_number(m.group("cd"))
+            if mo is None or d is None:
+                return None
+            return date(y, mo, d)
+        y = int(m.group("y"))
+        if m.group("end2"):
+            return date(y, 12, 31)
+        mo_s = m.group("m1") or m.group("m2")
+        if mo_s is None:
+            return None
+        mo = int(mo_s)
+        d_s = m.group("d1") or m.group("d2")
+        if d_s:
+            return date(y, mo, int(d_s))
+        if m.group("end1"):
+            return date(y, mo, calendar.monthrange(y, mo)[1])
+        return None
+    except (ValueError, KeyError):
+        return None
+
+
+def parse_date(s: str) -> date | None:
+    """First complete date in s: 2022年5月27日, 2022-06-29, 2022.6.29, 二〇二二年六月十六日,
+    2023年6月底 (last day of the month), 2023年底 (31 December); None if there is none."""
+    for m in _DATE_RE.finditer(s):
+        d = _date_from_match(m)
+        if d is not None:
+            return d
+    return None
+
+
+def _add_years(d: date, n: int) -> date:
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + n, day=28)
+
+
+# ---------------------------------------------------------------------------------------
+# gazetteer
+
+
+@dataclass(frozen=True)
+class _Place:
+    province: str
+    city: str | None
+    county: str | None
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> tuple[dict[str, _Place], dict[str, _Place], re.Pattern[str], re.Pattern[str]]:
+    raw: dict[str, Any] = json.loads(resources.files("huiqi").joinpath("data", "regions.json").read_text("utf-8"))
+    full: dict[str, _Place] = {}
+    stems: dict[str, _Place] = {}
+    for p in raw["provinces"]:
+        prov = p["name"]
+        full[prov] = _Place(prov, None, None)
+        stems.setdefault(p["stem"], _Place(prov, None, None))
+        for c in p["cities"]:
+            city = c["name"]
+            place = _Place(prov, city, None)
+            if p["municipality"]:
+                full[prov] = place
+            full.setdefault(city, place)
+            if city.endswith("市") and len(city) >= 3:
+                stems.setdefault(city[:-1], place)
+            for county in c["county_level_cities"]:
+                full[county] = _Place(prov, city, county)
+        for county in p["direct_counties"]:
+            full[county] = _Place(prov, None, county)
+    # leftmost-longest alternation so 天津市市场监管委 yields 天津市, not 津市市
+    full_re = re.compile("|".join(sorted(map(re.escape, full), key=len, reverse=True)))
+    stem_re = re.compile("|".join(sorted(map(re.escape, stems), key=len, reverse=True)))
+    return full, stems, full_re, stem_re
+
+
+_UNKNOWN_COUNTY = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:县|旗|区))(?:人民政府|委员会|党委|政府|委|[\u4e00-\u9fff]{0,8}局)")
+
+
+def find_region(primary: Sequence[str], secondary: Sequence[str] = ()) -> Region:
+    """Most specific place named in the texts, tried in order. Counties are only taken from
+    ``primary`` (issuers, title): a body that mentions a county is not that county's document.
+    Unknown counties keep whatever province/city the rest of the texts give."""
+    texts = [*primary, *secondary]
+    full, stems, full_re, stem_re = _gazetteer()
+    county: _Place | None = None
+    city: _Place | None = None
+    province: _Place | None = None
+    for t in texts:
+        for m in full_re.finditer(t):
+            place = full[m.group(0)]
+            if place.county and county is None and t in primary:
+                county = place
+            elif place.city and not place.county and city is None:
+                city = place
+            elif not place.city and not place.county and province is None:
+                province = place
+    if county:
+        return Region(province=county.province, city=county.city, county=county.county)
+    if city is None and province is None:
+        for t in texts:
+            for m in stem_re.finditer(t):
+                place = stems[m.group(0)]
+                if place.city and city is None:
+                    city = place
+                elif province is None:
+                    province = place
+    unknown: str | None = None
+    for t in primary:
+        um = _UNKNOWN_COUNTY.search(t)
+        if um and not um.group(1).startswith(("市", "省", "中共")):
+            unknown = um.group(1)
+            break
+    if city:
+        return Region(province=city.province, city=city.city, county=unknown)
+    if province:
+        return Region(province=province.province, county=unknown)
+    return Region(county=unknown)
+
+
+# ---------------------------------------------------------------------------------------
+# header fields
+
+_KEYS = (
+    "索引号|主题分类|主题词|发文日期|发布日期|发布时间|成文日期|印发日期|生效日期|实施日期|失效日期|发布机构|发布单位|"
+    "发文机关|发文单位|信息来源|来源|文号|发文字号|有效性|规范性文件统一编号|政策层级分类|公开方式|标题|名称|"
+    "体裁分类|组配分类|服务对象|有效期"
+)
+_KEY_RE = re.compile(rf"(?<![\u4e00-\u9fff])({_KEYS})\s*[:：]?")
+
+
+def _header_fields(header: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    lines = [ln.strip() for ln in header.replace("|", "\n").splitlines()]
+    lines = [ln for ln in lines if ln]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        keys = [m for m in _KEY_RE.finditer(line) if m.start() == 0 or line[m.start() - 1].isspace()]
+        if not keys or keys[0].start() != 0:
+            i += 1
+            continue
+        for k, m in enumerate(keys):
+            end = keys[k + 1].start() if k + 1 < len(keys) else len(line)
+            value = line[m.end() : end].strip()
+            if not value and k + 1 == len(keys) and i + 1 < len(lines):
+                nxt = lines[i + 1]
+                nm = _KEY_RE.match(nxt)
+                if not (nm and (nm.end() == len(nxt) or nxt[nm.end() - 1] in ":：")):
+                    value = nxt
+                    i += 1
+            fields.setdefault(m.group(1), value)
+        i += 1
+    return fields
+
+
+# ---------------------------------------------------------------------------------------
+# title, 文号, issuers
+
+_DOC_NO = re.compile(
+    r"[\u4e00-\u9fff]{1,14}\s*[〔\[【(（［]\s*(?:19|20)\d{2}\s*[〕\]】)）］]\s*\d{1,4}\s*[号號]"
+)
+_TITLE_END = re.compile(
+    r"(若干措施|若干政策|政策措施|实施意见|实施方案|行动方案|工作方案|意见|方案|措施|通知|办法|细则|规定|决定|"
+    r"政策|计划|通告|公告|指南|规划|条例|要点|规则|意见稿|送审稿)"
+    r"\s*([(（][^()（）]{0,20}[)）]\s*){0,2}$"
+)
+_DRAFT = re.compile(r"征求意见稿|送审稿|草案|讨论稿|修订稿|代拟稿")
+_WRAPPER = re.compile(r"^关于(?:对)?《(?P<inner>[^》]+)》(?P<rest>.*?)(公示|征求意见|公开征求|意见征集|征集意见)")
+_ORGAN_LINE = re.compile(r"(政府|委员会|委|局|办公室|办|厅|中心|管委会|领导小组)$")
+_ORGAN_PIECE = re.compile(
+    r".+?(?:人民政府办公室|人民政府办公厅|人民政府|委员会办公室|委员会|市委|县委|区委|省委|州委|党委|办公室|办公厅|"
+    r"工作办公室|管委会|管理局|中心支行|分局|支行|中心|局|厅|委|办)"
+)
+
+
+def _clean_line(s: str) -> str:
+    return s.strip().strip("|").strip()
+
+
+def _title_candidates(header: str, body: str) -> list[str]:
+    lines: list[str] = []
+    for src in (header, body[:3000]):
+        for raw in src.replace("|", "\n").splitlines():
+            line = _clean_line(raw)
+            if line:
+                lines.append(line)
+    out: list[str] = []
+    for k, line in enumerate(lines):
+        if len(line) < 6 or len(line) > 150 or line.endswith(("。", ":", "：", ",", ",")):
+            continue
+        if _KEY_RE.match(line):
+            continue
+        if _WRAPPER.match(line) or "关于" in line or _TITLE_END.search(line):
+            out.append(line)
+        # a title broken over two lines: 十堰市推进…高质量发展 / 若干政策意见(2018-2020)
+        if (
+            k + 1 < len(lines)
+            and not _TITLE_END.search(line)
+            and "。" not in line
+            and not lines[k + 1].startswith("关于")
+            and not _ORGAN_LINE.search(line)
+        ):
+            joined = line + lines[k + 1]
+            if len(joined) <= 150 and _TITLE_END.search(joined) and "。" not in joined and "," not in joined:
+                out.append(joined)
+    return out
+
+
+def _split_organs(prefix: str) -> list[str]:
+    prefix = re.sub(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个)?(?:部门|单位)$", "", prefix.strip())
+    organs: list[str] = []
+    for part in re.split(r"[\s、,，]+", prefix):
+        if not part:
+            continue
+        pieces = _ORGAN_PIECE.findall(part)
+        rest = part[sum(len(p) for p in pieces) :]
+        for p in pieces:
+            if organs and (p in ("办公室", "办公厅") or p.startswith("办公")):
+                organs[-1] += p
+            else:
+                organs.append(p)
+        if rest:
+            if organs and len(rest) <= 3:
+                organs[-1] += rest
+            else:
+                organs.append(rest)
+    return organs
+
+
+def _signature(body: str) -> tuple[list[str], date | None]:
+    """Issuer names and date in the trailing block of the main text."""
+    outline = segment(body)
+    a, b = outline.trailer
+    names: list[str] = []
+    signed: date | None = None
+    for raw in re.split(r"\s+", body[a:b]):
+        piece = raw.strip()
+        if not piece:
+            continue
+        d = parse_date(piece)
+        if d and len(piece) <= 20:
+            signed = d
+            continue
+        if (
+            len(piece) <= 40
+            and not re.search(r"[。,，:：;；()（）]", piece)
+            and re.search(r"(政府|委员会|委|局|办公室|办|厅|部|中心|支行|分局|管委会|领导小组|公司)$", piece)
+        ):
+            names.append(piece)
+    return names, signed
+
+
+# ---------------------------------------------------------------------------------------
+# validity
+
+_SCOPE = r"(?:本|以上|上述|此)(?:若干)?(?:实施)?(?:意见|方案|措施|办法|通知|政策|细则|规定|决定|条款|计划|文件|政策措施)"
+_VALIDITY_SENT = re.compile(rf"[^。\n;；\s]*{_SCOPE}[^。\n]*?(?:施行|实施|执行|有效期|有效)[^。\n]*")
+_FROM_DATE = re.compile(r"自\s*(?P<d>[^起至止,，。]{6,16}?)\s*起")
+_FROM_ISSUE = re.compile(r"自\s*(?:印发|发布|公布|签发|下发)\s*之日起")
+_TO_DATE = re.compile(r"(?:有效期至|有效期到|执行至|截至|至)\s*(?P<d>[^,，。;；]{4,16}?)(?:止|结束|失效|[,，。;；]|$)")
+_YEARS = re.compile(r"有效期\s*(?:为|暂定为?)?\s*(?P<n>\d{1,2}|[一二两三四五六七八九十])\s*(?:个)?(?P<u>年|个月|月)")
+_TITLE_PERIOD = re.compile(
+    r"[(（]\s*(?P<a>(?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*(?P<b>(?:19|20)\d{2})\s*年?\s*[)）]"
+)
+
+
+def _validity(body: str, signed: date | None, published: date | None) -> tuple[date | None, date | None, str | None]:
+    for m in _VALIDITY_SENT.finditer(body):
+        sent = m.group(0).strip()
+        start: date | None = None
+        end: date | None = None
+        fm = _FROM_DATE.search(sent)
+        if _FROM_ISSUE.search(sent):
+            start = signed or published
+        elif fm:
+            start = parse_date(fm.group("d"))
+        tm = _TO_DATE.search(sent)
+        if tm:
+            end = parse_date(tm.group("d"))
+        ym = _YEARS.search(sent)
+        if ym and end is None and start is not None:
+            raw = ym.group("n")
+            n = int(raw) if raw.isdigit() else (parse_cn_number(raw) or 0)
+            if n:
+                if ym.group("u") == "年":
+                    end = _add_years(start, n) - timedelta(days=1)
+                else:
+                    month = start.month - 1 + n
+                    y, mo = start.year + month // 12, month % 12 + 1
+                    end = date(y, mo, min(start.day, calendar.monthrange(y, mo)[1])) - timedelta(days=1)
+        if start or end or _FROM_ISSUE.search(sent) or ym:
+            return start, end, sent + ("。" if body[m.end() : m.end() + 1] == "。" else "")
+    return None, None, None
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def extract_metadata(header: str, body: str, title_hint: str | None = None) -> Metadata:
+    """Read the metadata of one document from its removed header lines and cleaned body."""
+    meta = Metadata()
+    fields = _header_fields(header)
+
+    # title and draft status
+    candidates = ([title_hint] if title_hint else []) + _title_candidates(header, body)
+    title = ""
+    for cand in candidates:
+        cand = _clean_line(cand)
+        wm = _WRAPPER.match(cand)
+        if wm:
+            title = wm.group("inner").strip()
+            label = _DRAFT.search(wm.group("rest") or "") or _DRAFT.search(title)
+            meta.status = "draft"
+            meta.status_label = label.group(0) if label else "征求意见稿"
+            break
+        if not title:
+            title = cand
+            if "关于" in cand or _TITLE_END.search(cand):
+                break
+    if not title:
+        title = fields.get("标题") or fields.get("名称") or ""
+        if not title:
+            meta.warnings.append("未找到文件标题")
+    dm = _DRAFT.search(title)
+    if dm:
+        meta.status = "draft"
+        meta.status_label = meta.status_label or dm.group(0)
+        title = re.sub(rf"\s*[(（]?\s*{re.escape(dm.group(0))}\s*[)）]?\s*$", "", title)
+    elif meta.status == "final":
+        near = body[:1500]
+        nm = re.search(r"[(（](征求意见稿|送审稿|草案|讨论稿)[)）]", near)
+        if nm:
+            meta.status = "draft"
+            meta.status_label = nm.group(1)
+    if meta.status == "final":
+        tm = re.search(r"[(（](试行|暂行)[)）]", title)
+        if tm:
+            meta.status_label = tm.group(1)
+    meta.title = title
+
+    # 文号
+    number_field = fields.get("文号") or fields.get("发文字号") or ""
+    nm2 = _DOC_NO.search(number_field)
+    if nm2:
+        meta.doc_number = nm2.group(0)
+    else:
+        for raw in body[:3000].splitlines()[:40]:
+            line = _clean_line(raw)
+            lm = _DOC_NO.fullmatch(line)
+            if lm:
+                meta.doc_number = line
+                break
+    if meta.doc_number:
+        meta.doc_number = re.sub(r"\s+", "", meta.doc_number).replace("號", "号")
+
+    # dates from header fields
+    for key in ("成文日期", "印发日期"):
+        if key in fields and meta.signed_date is None:
+            meta.signed_date = parse_date(fields[key])
+    for key in ("发布时间", "发布日期", "发文日期"):
+        if key in fields and meta.published_date is None:
+            meta.published_date = parse_date(fields[key])
+
+    # issuers: title prefix, then signature block, then the page's publisher fields
+    sig_names, sig_date = _signature(body)
+    if meta.signed_date is None and meta.status == "final":
+        meta.signed_date = sig_date
+    prefix_organs: list[str] = []
+    pm = re.match(r"^(?P<p>.+?)关于", title)
+    if pm and not pm.group("p").startswith(("《", "对")):
+        prefix_organs = _split_organs(pm.group("p"))
+    prefix_partial = bool(pm and re.search(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个)?(?:部门|单位)$", pm.group("p")))
+    if prefix_organs and not (prefix_partial and sig_names):
+        meta.issuers = prefix_organs
+    elif sig_names:
+        meta.issuers = sig_names
+    else:
+        masthead = _masthead(body, title)
+        if masthead:
+            meta.issuers = [masthead]
+        else:
+            for key in ("发文机关", "发文单位", "发布机构", "发布单位", "信息来源", "来源"):
+                if fields.get(key):
+                    meta.issuers = [fields[key]]
+                    break
+
+    # validity
+    frm, to, sent = _validity(body, meta.signed_date, meta.published_date)
+    pm2 = _TITLE_PERIOD.search(title)
+    if pm2:
+        y1, y2 = int(pm2.group("a")), int(pm2.group("b"))
+        if y1 <= y2:
+            frm = frm or date(y1, 1, 1)
+            to = to or date(y2, 12, 31)
+            sent = sent or pm2.group(0)
+    meta.effective_from, meta.effective_to, meta.validity_text = frm, to, sent
+
+    meta.region = find_region(
+        [" ".join(meta.issuers), title],
+        [" ".join(fields.get(k, "") for k in ("发布机构", "发布单位", "发文机关", "信息来源")), body[:2000]],
+    )
+    if meta.region.province is None and meta.region.county is None:
+        meta.warnings.append("未能确定文件所属地区")
+    return meta
+
+
+def _masthead(body: str, title: str) -> str | None:
+    """An organ name standing alone on the line right above the title (聊城市…办公室 / 关于…)."""
+    if not title:
+        return None
+    m = re.search(rf"(?m)^[^\S\n]*{re.escape(title)}", body)
+    if m is None or m.start() == 0:
+        return None
+    idx = m.start()
+    before = [ln.strip() for ln in body[:idx].splitlines() if ln.strip()]
+    if not before:
+        return None
+    cand = before[-1]
+    if len(cand) <= 40 and not re.search(r"[。,，:：]", cand) and re.search(
+        r"(政府|委员会|委|局|办公室|办|厅|部|中心|管委会|领导小组)$", cand
+    ):
+        return cand
+    return None

@@ -1,0 +1,578 @@
+"""Document outline: find the numbered items (measures) of a cleaned policy text.
+
+The input is the cleaned body in simplified script. Headings are recognised at line
+starts and inline (pages that flatten the whole body into one line). Inline headings are
+only accepted when they continue the numbering sequence, because policy prose is full
+of numbers that look like headings: 第(三)条, 1.5亿元, 2022.5.1, "实现1、2、3".
+
+Conventions (shared with the gold annotations):
+- every numbered item at any level is a measure, in document order;
+- nesting follows the order in which numbering styles first appear;
+- a measure's text runs from its heading to the next heading of the same or an outer
+  level, so a section contains its children; ``own_end`` marks where its first child starts;
+- "——" bullets have no number: their label is "—" plus the ordinal among siblings;
+- an attachment body (附件 / 附件1 followed by its title) is a new top-level measure;
+- signature blocks, dates, 抄送/印发 lines and attachment lists at the end belong to no measure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["MeasureDraft", "OutlineResult", "parse_cn_number", "segment"]
+
+NO_STRUCTURE_WARNING = "未识别出条款编号,全文作为一条措施"
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_CN = "一二三四五六七八九十百零〇"
+
+
+@dataclass
+class MeasureDraft:
+    """One numbered item; offsets index the text given to :func:`segment`."""
+
+    label: str
+    path: list[str]
+    level: int
+    style: str
+    title: str
+    text: str
+    start: int
+    end: int
+    own_end: int
+
+    @property
+    def key(self) -> str:
+        return "/".join([*self.path, self.label])
+
+    @property
+    def own_text(self) -> str:
+        """The measure's text before its first child (where its own provisions live)."""
+        return self.text[: self.own_end - self.start].rstrip()
+
+
+@dataclass
+class OutlineResult:
+    measures: list[MeasureDraft] = field(default_factory=list)
+    preamble: tuple[int, int] = (0, 0)
+    warnings: list[str] = field(default_factory=list)
+    # the trailing block of the main text (signature, date, attachment list); (n, n) if none
+    trailer: tuple[int, int] = (0, 0)
+
+
+def parse_cn_number(s: str) -> int | None:
+    """Parse a Chinese numeral up to 999 (一, 十一, 二十三, 一百零五); None if not a numeral."""
+    if not s:
+        return None
+    if all(c in _CN_DIGITS for c in s) and len(s) > 1:
+        # positional form such as 二〇二二: not a heading number
+        return None
+    total = 0
+    current = 0
+    seen = False
+    for ch in s:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+            seen = True
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+            seen = True
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+            seen = True
+        else:
+            return None
+    return total + current if seen else None
+
+
+# ---------------------------------------------------------------------------------------
+# heading candidates
+
+# (group, regex) — group decides nesting, the regex must match at the candidate position.
+_HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("chapter", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})章")),
+    ("section", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})节")),
+    ("article", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})条")),
+    ("cn", re.compile(r"(?P<n>[一二三四五六七八九十]{1,3})\s?[、．]")),
+    ("paren_cn", re.compile(r"[(（]\s?(?P<n>[一二三四五六七八九十]{1,3})\s?[)）]")),
+    ("paren_arabic", re.compile(r"[(（]\s?(?P<n>\d{1,2})\s?[)）]")),
+    ("arabic", re.compile(r"(?P<n>\d{1,2})\s?(?:[.．](?![\d.．])|、)")),
+    ("arabic_paren", re.compile(r"(?P<n>\d{1,2})[)）]")),
+    ("circled", re.compile(rf"(?P<n>[{_CIRCLED}])")),
+]
+_NEXT_ARABIC_ENUM = re.compile(r"[^\S\n]*\d{1,2}\s?、")
+_NEXT_CN_ENUM = re.compile(rf"[^\S\n]*[{_CN}]{{1,3}}\s?、")
+_BULLET = re.compile(r"(?:——|──|－－|--)(?![—─－-])")
+
+_STYLE_NAMES = {
+    "chapter": "第一章",
+    "section": "第一节",
+    "article": "第一条",
+    "cn": "一、",
+    "paren_cn": "(一)",
+    "paren_arabic": "(1)",
+    "arabic_paren": "1)",
+    "circled": "①",
+}
+
+_BOUNDARY_BEFORE = set("。;；:：!！?？")
+_OPEN = "(（《“‘【[〔<〈「『"
+_CLOSE = ")）》”’】]〕>〉」』"
+_TITLE_STOP = re.compile(r"[。;；:：!！?？\n]")
+
+# Organ-name endings, used to recognise signature lines at the end of the text.
+_ORGAN_SUFFIX = re.compile(
+    r"(人民政府|政府|委员会|委|局|办公室|办|厅|部|中心|支行|分行|分局|管委会|管理委员会|院|"
+    r"公司|集团|工作领导小组|领导小组|小组|协会|联合会|商会|总会|海关|监管局|税务局)$"
+)
+_DATE_LINE = re.compile(
+    r"^[(（]?\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-./]\d{1,2}[-./]\d{1,2}|"
+    r"[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)"
+    r"\s*(印发|发布|签发)?\s*[)）]?$"
+)
+_PUBLICITY = re.compile(r"^[(（]?\s*此件.{0,10}[)）]?$")
+_CC_LINE = re.compile(r"^(抄送|抄报|主送|印发|分送)|印发$|^.{0,40}\d{4}年\d{1,2}月\d{1,2}日印发")
+_ATTACH_LIST = re.compile(r"^附\s?件\s?[:：]")
+_LIST_ITEM = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})\s?[.．、]")
+_CLOSING = re.compile(
+    r"^(本|以上|上述)(若干)?(意见|措施|方案|办法|通知|政策|细则|规定|决定|条款|计划|实施意见|政策措施)"
+    r".{0,60}?(施行|实施|有效|解释|执行|为准)"
+)
+_ATTACH_HEAD = re.compile(r"附\s?件(?P<n>\d{1,2}|[一二三四五六七八九十]{1,3})?\s?(?P<colon>[:：])?")
+_DOC_TYPE_END = re.compile(
+    r"(方案|意见|办法|细则|措施|清单|目录|政策|规定|通知|计划|指南|标准|表|名单|规划|要点|条件|流程)"
+    r"\s*([(（][^()（）]{0,20}[)）])?$"
+)
+
+
+@dataclass
+class _Cand:
+    pos: int  # where the number starts
+    body: int  # where the heading text (after the number) starts
+    group: str
+    style: str
+    label: str
+    n: int
+    strong: bool  # at a line start
+
+
+@dataclass
+class _Open:
+    group: str
+    n: int
+    index: int  # index into the measures list
+
+
+def _line_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i].isspace() and text[i] != "\n":
+        i -= 1
+    return i < 0 or text[i] == "\n"
+
+
+def _bracket_depth(text: str) -> list[int]:
+    """Nesting depth of brackets/quotes before each position; reset at line and sentence ends so
+    one unbalanced (mojibake) bracket cannot hide the rest of the document."""
+    depth = [0] * (len(text) + 1)
+    d = 0
+    run = 0
+    for i, ch in enumerate(text):
+        depth[i] = d
+        if ch == "\n" or ch == "。":
+            d = 0
+        elif ch in _OPEN:
+            d += 1
+        elif ch in _CLOSE:
+            d = max(0, d - 1)
+        run = run + 1 if d else 0
+        if run > 300:
+            d = 0
+            run = 0
+    depth[len(text)] = d
+    return depth
+
+
+def _inline_boundary(text: str, pos: int) -> bool:
+    """Whether an inline heading may start at pos: after whitespace or a clause end, or after a
+    bracket closing a sentence-final clause such as (责任单位:…)."""
+    if pos == 0:
+        return True
+    prev = text[pos - 1]
+    if prev.isspace() or prev in _BOUNDARY_BEFORE:
+        return True
+    if prev in ")）":
+        j = pos - 2
+        level = 1
+        while j >= 0 and pos - j < 200:
+            if text[j] in ")）":
+                level += 1
+            elif text[j] in "(（":
+                level -= 1
+                if level == 0:
+                    break
+            j -= 1
+        if j >= 0 and level == 0:
+            inner = text[j + 1 : pos - 1]
+            if j == 0 or text[j - 1] in _BOUNDARY_BEFORE or re.search(r"责任单位|牵头|负责|配合", inner):
+                return True
+    if prev in "”\"" and pos >= 2 and text[pos - 2] in _BOUNDARY_BEFORE:
+        return True
+    return False
+
+
+def _match_heading(text: str, pos: int) -> _Cand | None:
+    strong = _line_start(text, pos)
+    bullet = _BULLET.match(text, pos)
+    if bullet:
+        return _Cand(pos, bullet.end(), "bullet", "——", "—", 0, strong)
+    for group, pat in _HEADING_PATTERNS:
+        m = pat.match(text, pos)
+        if not m:
+            continue
+        raw = m.group("n")
+        if group == "circled":
+            n = _CIRCLED.index(raw) + 1
+        elif raw.isdigit():
+            n = int(raw)
+        else:
+            parsed = parse_cn_number(raw)
+            if parsed is None:
+                continue
+            n = parsed
+        if n <= 0:
+            continue
+        body = m.end()
+        nxt = text[body : body + 1]
+        if group in ("arabic", "arabic_paren", "paren_arabic"):
+            # 1.5亿元, 2.0版, 3、4月: a digit or a unit right after is not a heading
+            if nxt.isdigit() or nxt in "%％":
+                continue
+        if group == "cn" and nxt == "、":
+            continue
+        # 1、2、3 / 一、二、三 enumerations inside a sentence: the next token is another number
+        if group == "arabic" and "、" in m.group(0) and _NEXT_ARABIC_ENUM.match(text, body):
+            continue
+        if group == "cn" and _NEXT_CN_ENUM.match(text, body):
+            continue
+        if not nxt or nxt == "\n":
+            # a bare number on its own line is not a heading we can title
+            if group not in ("chapter", "section", "article"):
+                continue
+        if group in ("chapter", "section", "article"):
+            style = _STYLE_NAMES[group]
+            label = raw
+        elif group == "arabic":
+            style = "1、" if "、" in m.group(0) else "1."
+            label = raw
+        else:
+            style = _STYLE_NAMES[group]
+            label = raw
+        while body < len(text) and text[body].isspace() and text[body] != "\n":
+            body += 1
+        return _Cand(pos, body, group, style, label, n, strong)
+    return None
+
+
+def _title(text: str, body: int, limit: int) -> str:
+    """Heading text up to the first sentence/clause end, line end or (flattened pages) space."""
+    m = _TITLE_STOP.search(text, body, limit)
+    stop = m.start() if m else limit
+    chunk = text[body:stop]
+    ws = re.search(r"[^\S\n]", chunk)
+    if ws and ws.start() >= 2:
+        chunk = chunk[: ws.start()]
+    return chunk.strip().strip("，,、")
+
+
+# ---------------------------------------------------------------------------------------
+# trailing block (signature, dates, attachment list)
+
+
+def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Non-blank runs between whitespace in text[start:end] (lines, or pieces of a flattened line)."""
+    return [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
+
+
+def _line_segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Segments split at line ends and at runs of whitespace; shifts to absolute offsets."""
+    return [(start + a, start + b) for a, b in _segments(text, start, end)]
+
+
+def _is_trailing(seg: str) -> bool:
+    s = seg.strip()
+    if not s:
+        return True
+    if _DATE_LINE.match(s) or _PUBLICITY.match(s) or _CC_LINE.search(s):
+        return True
+    if len(s) <= 40 and not re.search(r"[。，,;；:：、]", s) and _ORGAN_SUFFIX.search(s):
+        return True
+    # page chrome left by the cleaner: 打印 关闭 | 目录导读
+    return len(s) <= 6 and not re.search(r"[。，,;；:：]", s) and not _LIST_ITEM.match(s)
+
+
+def _trailer_start(text: str, start: int, end: int) -> int:
+    """Start of the trailing block of text[start:end]; ``end`` if there is none."""
+    segs = _line_segments(text, start, end)
+    i = len(segs)
+    cut = end
+    while i > 0:
+        a, b = segs[i - 1]
+        seg = text[a:b]
+        if _is_trailing(seg) or _ATTACH_LIST.match(seg):
+            i -= 1
+            cut = a
+            continue
+        # items of an attachment list (附件:1.XX办法 / 2.XX清单) — only if an 附件: line precedes
+        j = i
+        while j > 0 and _LIST_ITEM.match(text[segs[j - 1][0] : segs[j - 1][1]]) and "。" not in text[
+            segs[j - 1][0] : segs[j - 1][1]
+        ]:
+            j -= 1
+        if j < i and j > 0 and _ATTACH_LIST.match(text[segs[j - 1][0] : segs[j - 1][1]]):
+            i = j - 1
+            cut = segs[i][0]
+            continue
+        break
+    # "以上措施自印发之日起实施" after the last item's own text is a closing paragraph, not part of it
+    while cut > start:
+        e = cut
+        while e > start and text[e - 1].isspace():
+            e -= 1
+        nl = text.rfind("\n", start, e)
+        line_start = nl + 1 if nl >= 0 else start
+        while line_start < e and text[line_start].isspace():
+            line_start += 1
+        line = text[line_start:e]
+        if not line or not _CLOSING.match(line):
+            break
+        prev = text[start:line_start].rstrip()
+        if not prev or not re.search(r"[。)）]$", prev):
+            break  # follows a bare heading like 三、其他: it is that item's content
+        cut = line_start
+    return cut
+
+
+# ---------------------------------------------------------------------------------------
+# attachments
+
+
+@dataclass
+class _Attachment:
+    pos: int
+    label: str
+    title: str
+    body: int
+
+
+def _find_attachments(text: str) -> list[_Attachment]:
+    found: list[_Attachment] = []
+    segs = _line_segments(text, 0, len(text))
+    for idx, (a, b) in enumerate(segs):
+        m = _ATTACH_HEAD.match(text, a)
+        if not m or m.start() != a:
+            continue
+        if not (_line_start(text, a) or _inline_boundary(text, a)):
+            continue
+        rest = text[m.end() : b]
+        if rest and not m.group("colon") and not re.match(r"\s", text[m.end() : m.end() + 1]):
+            # 附件1-3 or 附件中…: not a heading
+            if not rest.startswith(("(", "（")):
+                continue
+        label = "附件" + (m.group("n") or "")
+        # gather the title: short pieces without a full stop
+        parts: list[str] = [rest] if rest else []
+        body = b
+        j = idx + 1
+        while j < len(segs) and len("".join(parts)) < 80:
+            if parts and _DOC_TYPE_END.search("".join(parts)):
+                break
+            sa, sb = segs[j]
+            piece = text[sa:sb]
+            if "。" in piece or len(piece) > 40 or _match_heading(text, sa) or _ATTACH_HEAD.match(piece):
+                break
+            parts.append(piece)
+            body = sb
+            j += 1
+        title = "".join(parts).strip().strip(":：").strip()
+        found.append(_Attachment(a, label, title, body))
+    if not found:
+        return []
+    # a label's body is its last occurrence; earlier ones are mentions in the attachment list
+    result: list[_Attachment] = []
+    for k, att in enumerate(found):
+        if any(later.label == att.label for later in found[k + 1 :]):
+            continue
+        nxt = next((x.pos for x in found[k + 1 :]), len(text))
+        if _trailer_start(text, att.body, nxt) <= att.body or _trailer_start(text, att.pos, nxt) <= att.pos:
+            continue  # followed only by signature/date: a list entry whose file is separate
+        if not att.title:
+            continue
+        result.append(att)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# outline
+
+
+def _accept(c: _Cand, stack: list[_Open], last: dict[str, int]) -> bool:
+    """Sequence check. Line-start headings may skip a number or restart at 1; inline ones must
+    continue an open level, continue a closed one, or open a deeper level at 1."""
+    open_entry = next((o for o in stack if o.group == c.group), None)
+    if open_entry is not None:
+        if c.n == open_entry.n + 1:
+            return True
+        return c.strong and (open_entry.n < c.n <= open_entry.n + 3 or c.n == 1)
+    if c.group in last:
+        if c.n == 1 or c.n == last[c.group] + 1:
+            return True
+        return c.strong and last[c.group] < c.n <= last[c.group] + 3
+    return c.n == 1
+
+
+def _outline_part(
+    text: str,
+    start: int,
+    end: int,
+    base_path: list[str],
+    measures: list[MeasureDraft],
+    warnings: list[str],
+) -> None:
+    """Detect headings in text[start:end] and append measures (ends are fixed up later)."""
+    depth = _bracket_depth(text)
+    rank: list[str] = []
+    last: dict[str, int] = {}
+    stack: list[_Open] = []
+    bullet_count: dict[int, int] = {}
+    pos = start
+    while pos < end:
+        ch = text[pos]
+        cand: _Cand | None = None
+        if not ch.isspace() and (
+            _line_start(text, pos) or (depth[pos] == 0 and _inline_boundary(text, pos))
+        ):
+            cand = _match_heading(text, pos)
+        if cand is None or cand.body >= end:
+            pos += 1
+            continue
+        if cand.group == "bullet":
+            parent = stack[-1] if stack else None
+            key = parent.index if parent else -1
+            bullet_count[key] = bullet_count.get(key, 0) + 1
+            label = f"—{bullet_count[key]}"
+            path = [*base_path, *(measures[o.index].label for o in stack)]
+        else:
+            if not _accept(cand, stack, last):
+                if cand.strong and cand.group in rank:
+                    line_no = text.count("\n", 0, pos) + 1
+                    warnings.append(f"第{line_no}行的编号“{text[pos:cand.body].strip()}”不连续,按正文处理")
+                pos = cand.body
+                continue
+            if cand.group not in rank:
+                rank.append(cand.group)
+            r = rank.index(cand.group)
+            while stack and rank.index(stack[-1].group) >= r:
+                stack.pop()
+            path = [*base_path, *(measures[o.index].label for o in stack)]
+            label = cand.label
+            last[cand.group] = cand.n
+        line_end = text.find("\n", cand.body)
+        limit = min(end, line_end if line_end >= 0 else end)
+        measures.append(
+            MeasureDraft(
+                label=label,
+                path=path,
+                level=len(path),
+                style=cand.style,
+                title=_title(text, cand.body, limit),
+                text="",
+                start=cand.pos,
+                end=end,
+                own_end=end,
+            )
+        )
+        if cand.group != "bullet":
+            stack.append(_Open(cand.group, cand.n, len(measures) - 1))
+        pos = cand.body
+
+
+def _finish(text: str, measures: list[MeasureDraft], limits: list[int]) -> None:
+    """Set each measure's end (next heading of the same or an outer level), own_end and text."""
+    for i, m in enumerate(measures):
+        end = limits[i]
+        own_end = end
+        for j in range(i + 1, len(measures)):
+            if measures[j].start >= limits[i]:
+                break
+            if own_end == end and measures[j].level > m.level:
+                own_end = measures[j].start
+            if measures[j].level <= m.level:
+                end = measures[j].start
+                break
+        own_end = min(own_end, end)
+        body = text[m.start : end].rstrip()
+        m.end = m.start + len(body)
+        m.text = body
+        m.own_end = m.start + len(text[m.start : own_end].rstrip())
+
+
+def segment(text: str) -> OutlineResult:
+    """Split a cleaned (simplified) policy text into measures. See the module docstring."""
+    result = OutlineResult()
+    attachments = _find_attachments(text)
+    main_end = attachments[0].pos if attachments else len(text)
+    content_end = _trailer_start(text, 0, main_end)
+    result.trailer = (content_end, main_end)
+
+    measures: list[MeasureDraft] = []
+    limits: list[int] = []
+    _outline_part(text, 0, content_end, [], measures, result.warnings)
+    limits.extend([content_end] * len(measures))
+    for k, att in enumerate(attachments):
+        nxt = attachments[k + 1].pos if k + 1 < len(attachments) else len(text)
+        att_end = _trailer_start(text, att.body, nxt)
+        measures.append(
+            MeasureDraft(
+                label=att.label,
+                path=[],
+                level=0,
+                style="附件",
+                title=att.title,
+                text="",
+                start=att.pos,
+                end=att_end,
+                own_end=att_end,
+            )
+        )
+        limits.append(att_end)
+        before = len(measures)
+        _outline_part(text, att.body, att_end, [att.label], measures, result.warnings)
+        limits.extend([att_end] * (len(measures) - before))
+
+    if not measures:
+        lead = len(text) - len(text.lstrip())
+        measures.append(
+            MeasureDraft(
+                label="全文",
+                path=[],
+                level=0,
+                style="none",
+                title="",
+                text="",
+                start=lead,
+                end=max(lead, content_end),
+                own_end=max(lead, content_end),
+            )
+        )
+        limits.append(max(lead, content_end))
+        result.warnings.append(NO_STRUCTURE_WARNING)
+        result.preamble = (0, 0)
+    else:
+        result.preamble = (0, measures[0].start)
+    _finish(text, measures, limits)
+    result.measures = measures
+    return result

@@ -1,0 +1,696 @@
+"""Quantitative provisions of one measure: amounts, caps, thresholds, ranges, rates, per-unit money,
+time limits, counts, ratios and other quantities, each with the exact span it was read from.
+
+How a money figure is classified (the rule the tests pin down):
+
+* Money only counts as a provision (AMOUNT / CAP / THRESHOLD / RANGE / PER_UNIT) inside an
+  *incentive sentence*: one that grants or relieves something (给予, 奖励, 补助, 补贴, 奖补, 资助, 贴息,
+  扶持, 列入, 享受, 予以, 减免, 参照 ...) or that opens with an eligibility 对/凡/针对. Money in goal or
+  background sentences (主营业务收入突破400亿元, 全员劳动生产率超过24.23万元/人) is QUANTITY: it is a
+  fact or a target, never a payment or a condition of one.
+* A ceiling word (最高, 不超过, 最多, 封顶, 以内, 上限) on money that is granted gives comparator le and
+  upper_bound=True. It is a CAP when the amount limits something computed — the same sentence has a
+  rate, ratio or per-unit figure (按设备投资额的10%给予补助,最高补助300万元), or the ceiling is scoped
+  (单户企业最高500万元, 每场最高20万元) or bounds a total (补助总额, 补贴金额). Otherwise it is an
+  AMOUNT with upper_bound=True (给予最高50万元资助).
+* Any other comparator (以上, 以下, 超过, 不满, 低于, 不低于, (含)/(不含) ...) makes a THRESHOLD: an
+  eligibility condition, upper_bound=False even for 不超过 when a subject precedes it (年销售额不超过…).
+* A plain figure next to a grant word is an AMOUNT (eq).
+
+Ranges (10亿元(含)至20亿元, 2—3家): when either end carries a 含/不含 marker the text is a tier table, so
+an unmarked upper end is exclusive (the next tier starts there, 20亿元(含)以上) and an unmarked lower
+end inclusive; with no marker at all both ends are inclusive. Fractions (三分之一, 1/3) and ratios
+(5:5) are RATIO with the two terms in low/high (numerator, denominator) and value None, because a
+fraction such as 1/3 has no exact decimal value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from huiqi.document import Comparator, Provision, ProvisionKind, Span
+from huiqi.errors import HuiqiError
+from huiqi.ingest.numbers import CN_DIGITS, money_multiplier, normalize, parse_number, parse_percent
+
+_CN = "零〇一二两三四五六七八九十百千万亿廿"
+_NUM_RE = re.compile(rf"\d+(?:,\d{{3}}(?!\d))*(?:\.\d+)?|[{_CN}]+")
+
+_MONEY_UNITS = ["万亿元", "千亿元", "百亿元", "十亿元", "千万元", "百万元", "十万元", "亿元", "万元", "千元", "百元", "元"]
+_PERCENT_UNITS = ["%", "个百分点", "百分点"]
+_TIME_UNITS = ["个工作日", "工作日", "个小时", "小时", "个月", "个星期", "星期", "周", "天", "日", "年"]
+_COUNT_UNITS = [
+    "万名", "万人", "万户", "万家", "万辆", "万台", "万套", "万个", "万件", "家次", "人次", "部门",
+    "家", "个", "项", "名", "户", "批", "次", "人", "台", "套", "种", "宗", "类", "条", "座", "所", "位",
+    "处", "辆", "件", "场", "强", "张", "支", "部", "笔", "款", "间", "栋", "幢", "只", "头", "株", "枚",
+]
+_MEASURE_UNITS = [
+    "万吨标准煤", "吨标准煤", "万千瓦时", "亿千瓦时", "千瓦时", "万千瓦", "千瓦", "兆瓦", "万平方米", "平方公里",
+    "平方米", "平米", "万亩", "亩", "万吨", "吨", "万立方米", "立方米", "公里", "千米", "米", "层", "倍", "公顷",
+    "万标箱", "标箱",
+]
+_BARE_UNITS = ["亿", "万"]
+
+_UNIT_CATEGORY: dict[str, str] = {}
+for _u in _MONEY_UNITS:
+    _UNIT_CATEGORY[_u] = "money"
+for _u in _PERCENT_UNITS:
+    _UNIT_CATEGORY[_u] = "percent"
+for _u in _TIME_UNITS:
+    _UNIT_CATEGORY[_u] = "time"
+for _u in _COUNT_UNITS:
+    _UNIT_CATEGORY[_u] = "count"
+for _u in _MEASURE_UNITS:
+    _UNIT_CATEGORY[_u] = "measure"
+for _u in _BARE_UNITS:
+    _UNIT_CATEGORY[_u] = "bare"
+_UNIT_RE = re.compile("|".join(re.escape(u) for u in sorted(_UNIT_CATEGORY, key=len, reverse=True)))
+
+_PER_UNITS = [
+    "平方米", "平米", "千瓦时", "立方米", "人次", "标箱", "千瓦", "亩", "辆", "人", "吨", "台", "套", "年", "月",
+    "个", "家", "次", "场", "件", "小时", "天", "户", "度", "项",
+]
+_PER_RE = re.compile("/(" + "|".join(sorted(_PER_UNITS, key=len, reverse=True)) + ")")
+# 每亩/每平方米 name a unit of measure (per-unit money); 每场/每家 name who a ceiling applies to (scope).
+_PER_PREFIX_RE = re.compile(r"(?:按)?每(平方米|平米|千瓦时|立方米|人次|标箱|千瓦|亩|辆|人|吨|台|套|度)(?:[^\d]{0,6})$")
+_AVG_PREFIX_RE = re.compile(r"(亩|人|户)均")
+_SCOPE_RE = re.compile(
+    r"单(?:户|个|家|项|笔|台|套)(?:企业|项目|车型|单位|机构|平台|园区|设备|活动)?"
+    r"|每(?:场|年|家|户|个|项|次|笔|批|季度|月)(?:企业|项目|活动)?"
+    r"|同一(?:企业|项目|年度)"
+)
+
+_SENT_BREAK = "。;；!！?？\n"
+_PHRASE_BREAK = _SENT_BREAK + ",，:"
+
+# (word, comparator, is a ceiling on what is granted)
+_PREFIX_WORDS: list[tuple[str, Comparator, bool]] = [
+    ("最高不超过", Comparator.LE, True), ("不超过", Comparator.LE, True), ("不得超过", Comparator.LE, True),
+    ("不高于", Comparator.LE, True), ("不多于", Comparator.LE, True), ("不大于", Comparator.LE, True),
+    ("最高", Comparator.LE, True), ("最多", Comparator.LE, True), ("封顶", Comparator.LE, True),
+    ("上限为", Comparator.LE, True), ("至多", Comparator.LE, True),
+    ("未超过", Comparator.LE, False),
+    ("超过", Comparator.GT, False), ("高于", Comparator.GT, False), ("大于", Comparator.GT, False),
+    ("多于", Comparator.GT, False), ("超出", Comparator.GT, False), ("突破", Comparator.GT, False),
+    ("过", Comparator.GT, False), ("逾", Comparator.GT, False),
+    ("不低于", Comparator.GE, False), ("不少于", Comparator.GE, False), ("不小于", Comparator.GE, False),
+    ("不得低于", Comparator.GE, False), ("至少", Comparator.GE, False),
+    ("达到", Comparator.GE, False), ("达", Comparator.GE, False),
+    ("未达到", Comparator.LT, False), ("低于", Comparator.LT, False), ("少于", Comparator.LT, False),
+    ("小于", Comparator.LT, False), ("不足", Comparator.LT, False), ("不满", Comparator.LT, False),
+    ("未满", Comparator.LT, False),
+    ("约", Comparator.APPROX, False), ("大约", Comparator.APPROX, False),
+]
+# Single characters that only act as comparators right before the number, and not inside words
+# such as 通过 / 发达.
+_SHORT_WORDS = {"过": "通经超越不度", "逾": "", "达": "到表发下传送抵", "约": "制契节公签", "大约": ""}
+_MAX_PREFIX_GAP = 10
+
+_BENEFIT_RE = re.compile(
+    r"给予|奖励|奖补|补助|补贴|资助|贴息|扶持|列入|享受|予以|减免|免征|免收|免予|参照|补偿|奖金|优惠|不纳入|一次性"
+)
+_ELIGIBILITY_RE = re.compile(r"^(?:[(（]?[一二三四五六七八九十\d]+[)）、.]?)?\s*(?:对于|对|凡|针对)")
+_GRANT_BEFORE_RE = re.compile(r"给予|奖励|奖补|补助|补贴|资助|贴息|扶持|支持|一次性|奖|补")
+_GRANT_AFTER_RE = re.compile(r"^(?:的)?(?:一次性)?(?:奖励|补助|补贴|资助|奖补|财政补贴|贴息|扶持|支持|奖金)")
+_TOTAL_RE = re.compile(r"总额|金额|累计|合计|额度|总计")
+_CHANGE_RE = re.compile(r"(提高|增长|下降|降低|增加|减少|上浮|下浮|压缩|提升|降)(?:了)?$")
+_CONDITION_AFTER_RE = re.compile(r"^(?:的|且|或|并|,且|，且)")
+_GRANT_RATE_AFTER_RE = re.compile(r"^(?:的)?(?:比例|贴息|补助|补贴|奖励|奖补|资助|税收奖补|给予)")
+_FROM_TO_RE = re.compile(
+    r"^(?:压减|压缩|缩短|减少|降低|下降|降|提高|提升|增加|增长|上调|下调|调整|放宽|延长|扩大|减)?(?:到|至|为)(?:人均|亩均)?$"
+)
+
+# Subject extraction: the noun phrase right before a number.
+_SUBJECT_HEADS = re.compile(
+    r"(投资额|投资|融资额|收入|销售额|营业额|产值|税收|增加值|面积|容积率|贡献|利润|单价|增量|总额|费用|投入|规模|"
+    r"天数|利率|LPR|价格|比例|比重|率|额|量|数|股本|标准|底价|产能|能耗|增长|下降|提高|降低|上浮|成本|工资|年限|"
+    r"高度|密度|效益|密度|用地|亩数|人数|资产|增速|度)$"
+)
+_SUBJECT_STOPS = re.compile(
+    r".*(?:对于|对|按照|按|给予|且|和|及|或|完成|实现|的|、|凡|针对|符合|上述|其中|"
+    r"不超过|超过|不低于|低于|不少于|少于|达到|最高|不足|不满|原则上|分别|为|保障|确保|力争|推动|争取|保持|根据|加快)"
+)
+
+
+@dataclass
+class Quantity:
+    """A number with its unit as found in the text, before classification."""
+
+    start: int
+    end: int  # end of number + unit (+ /per)
+    value: Decimal
+    unit: str
+    category: str  # money | percent | discount | time | count | measure | bare | ratio | none
+    number_text: str = ""
+    money_unit: str | None = None
+    per: str | None = None
+    more: bool = False  # 100余家 / 30多个
+    chinese: bool = False
+    low: Decimal | None = None  # ratio terms
+    high: Decimal | None = None
+    rank: bool = False  # 前三名
+    # context, filled in afterwards
+    suffix_end: int = 0
+    suffix: Comparator | None = None
+    marker: bool | None = None  # (含) True, (不含) False, none None
+    excluded: str | None = None
+
+
+@dataclass
+class _Ctx:
+    """A quantity plus everything the classifier looked at."""
+
+    q: Quantity
+    left: str = ""
+    left_start: int = 0
+    prefix: tuple[Comparator, bool, int] | None = None  # comparator, ceiling, start offset
+    grant: bool = False
+    incentive: bool = False
+    condition: bool = False
+    sentence: tuple[int, int] = (0, 0)
+    range_with: Quantity | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _sentence_bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
+    start = pos
+    while start > 0 and norm[start - 1] not in breaks:
+        start -= 1
+    end = pos
+    while end < len(norm) and norm[end] not in breaks:
+        end += 1
+    return start, end
+
+
+def _quoted_spans(norm: str) -> list[tuple[int, int]]:
+    spans = [(m.start(), m.end()) for m in re.finditer(r"“[^”“]{0,25}”|\"[^\"]{0,25}\"|《[^》]*》", norm)]
+    return spans
+
+
+def _in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _try_number(text: str) -> Decimal | None:
+    try:
+        return parse_number(text)
+    except HuiqiError:
+        return None
+
+
+def _scan(norm: str) -> list[Quantity]:
+    """Find every number with its unit; mark the ones that are not quantities (years, codes...)."""
+    out: list[Quantity] = []
+    quoted = _quoted_spans(norm)
+    pos = 0
+    while True:
+        m = _NUM_RE.search(norm, pos)
+        if not m:
+            break
+        s, e = m.start(), m.end()
+        raw = m.group()
+        pos = e
+        chinese = not raw[0].isdigit()
+        # 百分之十 / 千分之五 / 三分之一: denominator first.
+        if norm.startswith("分之", e):
+            num_m = _NUM_RE.match(norm, e + 2)
+            if num_m:
+                pos = num_m.end()
+                numer = _try_number(num_m.group())
+                if raw in ("百", "千", "万"):
+                    try:
+                        pct = parse_percent(norm[s:pos])
+                    except HuiqiError:
+                        continue
+                    out.append(Quantity(s, pos, pct, "%", "percent", norm[s:pos], chinese=True))
+                    continue
+                denom = _try_number(raw)
+                if numer is not None and denom:
+                    out.append(Quantity(s, pos, numer, "分之", "ratio", norm[s:pos], low=numer, high=denom,
+                                        chinese=chinese))
+                continue
+        if chinese:
+            # Chinese numerals only count with a unit and never as ordinals (第一) or inside names.
+            if s > 0 and norm[s - 1] == "第":
+                continue
+            if _in_spans(s, quoted):
+                continue
+            value = _try_number(raw)
+            if value is None or value == 0:
+                # 零部件 / 两高 / 万企 / 亿元企业: not numerals; a shorter tail may still be (十二条 inside 第十二条 is
+                # handled above).
+                continue
+            after = norm[e:]
+            if after.startswith("成") and len(raw) == 1 and not re.match(r"成(?:本|功|员|果|立|为|熟|效|长|交|型|品|套|绩|就|都|年|的|果|片|批|规|链|群|像|才)", after):
+                tail = re.match(r"成([一二三四五六七八九])?(?![\u4e00-\u9fff]{0,0}折)", after)
+                end = e + (tail.end() if tail else 1)
+                out.append(Quantity(s, end, parse_percent(norm[s:end]), "%", "discount", norm[s:end],
+                                    chinese=True))
+                pos = end
+                continue
+            if after.startswith("折") and len(raw) <= 2 and all(c in CN_DIGITS for c in raw) and not re.match(r"折(?:旧|算|合|扣|叠|返|现)", after):
+                out.append(Quantity(s, e + 1, parse_percent(norm[s:e + 1]), "%", "discount", norm[s:e + 1],
+                                    chinese=True))
+                pos = e + 1
+                continue
+            um = _UNIT_RE.match(norm, e)
+            if not um:
+                continue
+            unit = um.group()
+            cat = _UNIT_CATEGORY[unit]
+            if cat == "bare":
+                continue
+            if raw == "一" and cat in ("count", "time"):
+                continue  # 一批 / 一次 / 一个 / 一年: idiom, not a count
+            if cat == "time" and unit == "年":
+                before = norm[max(0, s - 2):s]
+                if not (before.endswith("连续") or before.endswith("近") or norm.startswith("内", um.end())
+                        or norm.startswith("以内", um.end())):
+                    continue
+            q = Quantity(s, um.end(), value, unit, cat, raw, chinese=True,
+                         money_unit=unit if cat == "money" else None)
+            if s > 0 and norm[s - 1] == "前" and cat == "count":
+                q.rank = True
+                q.start = s - 1
+            _attach_per(norm, q)
+            out.append(q)
+            pos = q.end
+            continue
+
+        # Arabic number.
+        q = Quantity(s, e, Decimal(0), "", "none", raw)
+        value = _try_number(raw)
+        if value is None:
+            continue
+        q.value = value
+        out.append(q)
+        # a space stands for "nothing there" so that membership tests below never match an empty string
+        prev = norm[s - 1] if s > 0 else " "
+        nxt = norm[e] if e < len(norm) else " "
+        if re.match(r"[A-Za-z@_+]", prev) or re.match(r"[A-Za-z@_+]", nxt):
+            q.excluded = "identifier"
+            continue
+        if prev == "第":
+            q.excluded = "ordinal"
+            continue
+        if _in_spans(s, quoted):
+            q.excluded = "name"
+            continue
+        # ratio 5:5; clock times (08:30, 08:30:00) are not ratios
+        if nxt == ":" and re.match(r":\d", norm[e:]):
+            rm = re.match(r":(\d+(?:\.\d+)?)(?![\d:.])", norm[e:])
+            clock = rm is None or (re.fullmatch(r"\d{1,2}", raw) is not None and re.fullmatch(r"\d{2}", rm.group(1)) is not None)
+            if clock:
+                q.excluded = "time_of_day"
+                tm = re.match(r"(?::\d+)+", norm[e:])
+                pos = e + (tm.end() if tm else 0)
+                continue
+            assert rm is not None
+            q.category, q.unit = "ratio", ":"
+            q.low, q.high = value, Decimal(rm.group(1))
+            q.end = e + rm.end()
+            pos = q.end
+            continue
+        fm = re.match(r"/(\d{1,3})(?![\d/\-])", norm[e:])
+        if fm and prev not in "/-" and len(raw) <= 3:
+            q.category, q.unit = "ratio", "/"
+            q.low, q.high = value, Decimal(fm.group(1))
+            q.end = e + fm.end()
+            pos = q.end
+            continue
+        # years, dates, document and clause numbers
+        is_year_like = re.fullmatch(r"(19|20)\d\d", raw) is not None
+        if is_year_like and (
+            re.match(r"\s*(年|[-~—–至到]\s*(19|20)\d\d|\.\d)", norm[e:])
+            or re.search(r"(19|20)\d\d\s*[-~—–至到]\s*$", norm[max(0, s - 6):s])
+            or prev in "〔[【"
+        ):
+            q.excluded = "year"
+            continue
+        if nxt == "月" or (nxt == "日" and re.search(r"月\s*$", norm[max(0, s - 2):s])):
+            q.excluded = "date"
+            continue
+        if nxt == "号" or prev in "〔[【" or nxt in "〕]】":
+            q.excluded = "doc_number"
+            continue
+        if re.match(r"[.、.]", nxt or " ") and (s == 0 or norm[s - 1] in "\n(（ " or re.fullmatch(r"\s*", norm[max(0, s - 3):s])):
+            if not re.match(r"\.\d", norm[e:]):
+                q.excluded = "clause_number"
+                continue
+        if prev in "(（" and nxt in ")）":
+            q.excluded = "clause_number"
+            continue
+        if nxt == "折" and value < 100 and not re.match(r"折(?:旧|算|合|扣|叠|返|现)", norm[e:]):
+            q.category, q.unit, q.end = "discount", "%", e + 1
+            q.value = parse_percent(norm[s:e + 1])
+            pos = q.end
+            continue
+        head = re.match(r"[余多]", nxt or " ")
+        ustart = e + (1 if head else 0)
+        um = _UNIT_RE.match(norm, ustart)
+        if um:
+            unit = um.group()
+            cat = _UNIT_CATEGORY[unit]
+            if cat == "time" and unit == "年" and is_year_like:
+                q.excluded = "year"
+                continue
+            if norm.startswith("级", um.end()):
+                q.excluded = "grade"  # 500亿级 / 10亿级企业: a size class in a name
+                pos = um.end()
+                continue
+            q.unit, q.category, q.end, q.more = unit, cat, um.end(), bool(head)
+            if cat == "money":
+                q.money_unit = unit
+            if s > 0 and norm[s - 1] == "前" and cat == "count":
+                q.rank = True
+                q.start = s - 1
+            _attach_per(norm, q)
+            pos = q.end
+            continue
+        if norm.startswith("大", e) and value < 100 and "." not in raw:
+            q.unit, q.category, q.end = "大", "count", e + 1
+            pos = q.end
+            continue
+        if re.fullmatch(r"\d+\.0", raw) or ("." in raw and len(raw) <= 4 and nxt in "版代"):
+            q.excluded = "version"
+            continue
+        if "." not in raw and len(raw) >= 4:
+            q.excluded = "code"
+            continue
+        if prev == "-" or nxt == "-":
+            if not re.match(r"-\s*\d+(?:\.\d+)?\s*(?:" + _UNIT_RE.pattern + ")", norm[e:]):
+                q.excluded = "code"
+                continue
+    return out
+
+
+def _attach_per(norm: str, q: Quantity) -> None:
+    if q.category not in ("money", "measure", "count"):
+        return
+    pm = _PER_RE.match(norm, q.end)
+    if pm:
+        q.per = pm.group(1)
+        q.unit = q.unit + "/" + q.per
+        q.end = pm.end()
+
+
+def _suffix(norm: str, q: Quantity) -> None:
+    i = q.end
+    # 5家(个)以上: a unit gloss in brackets does not end the figure
+    gloss = re.match(r"\((?!不?含\))[\u4e00-\u9fff]{1,3}\)(?=及?以[上下])", norm[i:])
+    if gloss:
+        i += gloss.end()
+    mk = re.match(r"\((不?含)\)", norm[i:])
+    if mk:
+        q.marker = mk.group(1) == "含"
+        i += mk.end()
+    sm = re.match(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)", norm[i:])
+    if sm:
+        word = sm.group(1)
+        i += sm.end()
+        mk2 = re.match(r"\((不?含)\)", norm[i:])
+        if mk2:
+            q.marker = mk2.group(1) == "含"
+            i += mk2.end()
+        if word.endswith("以上"):
+            q.suffix = Comparator.GT if q.marker is False else Comparator.GE
+        elif word.endswith("以下"):
+            q.suffix = Comparator.LT if q.marker is False else Comparator.LE
+        elif word in ("以内", "之内", "内"):
+            q.suffix = Comparator.LE
+        else:
+            q.suffix = Comparator.APPROX
+    q.suffix_end = i
+
+
+def _find_prefix(left: str) -> tuple[Comparator, bool, int] | None:
+    best: tuple[int, int, Comparator, bool] | None = None  # end, length, cmp, ceiling
+    for word, cmp, ceiling in _PREFIX_WORDS:
+        idx = left.rfind(word)
+        while idx >= 0:
+            end = idx + len(word)
+            gap = len(left) - end
+            ok = gap <= _MAX_PREFIX_GAP
+            if word in _SHORT_WORDS:
+                ok = gap <= 1 and not (idx > 0 and left[idx - 1] in _SHORT_WORDS[word])
+            if ok:
+                key = (end, len(word))
+                if best is None or key > (best[0], best[1]):
+                    best = (end, len(word), cmp, ceiling)
+                break
+            idx = left.rfind(word, 0, idx)
+    if best is None:
+        return None
+    end, length, cmp, ceiling = best
+    return cmp, ceiling, end - length
+
+
+def _subject(left: str) -> str | None:
+    text = re.sub(r"\([^()]*\)", "", left)
+    text = re.sub(r"(?:的|在|为|达|按|是|达到|超过|不超过|不低于|低于|不少于|少于|最高|不足|不满|提高到|占|原则上)+$", "", text)
+    text = text.strip(" “”\"")
+    m = re.search(r"[\u4e00-\u9fffA-Za-z“”]{1,24}$", text)
+    if not m:
+        return None
+    cand = m.group()
+    stop = _SUBJECT_STOPS.match(cand)
+    if stop:
+        cand = cand[stop.end():]
+    cut = max(cand.rfind("企业"), cand.rfind("项目"), cand.rfind("单位"))
+    if cut >= 0 and len(cand) - (cut + 2) >= 2:
+        cand = cand[cut + 2:]
+    cand = cand.strip("“”")
+    if len(cand) < 2 or not _SUBJECT_HEADS.search(cand):
+        return None
+    return cand
+
+
+def extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
+    """Provisions of one measure's text (simplified script) in order, plus spans of numbers that were
+    seen but could not be classified. Offsets index ``text``."""
+    norm = normalize(text)
+    quantities = _scan(norm)
+    for q in quantities:
+        if q.excluded is None and q.category != "none":
+            _suffix(norm, q)
+
+    live = [q for q in quantities if q.excluded is None and q.category != "none"]
+    unparsed = [
+        Span(start=q.start, end=q.end, text=text[q.start:q.end], reason="未能归类的数字")
+        for q in quantities
+        if q.excluded is None and q.category == "none"
+    ]
+
+    # Ranges: two numbers joined by 至/到/-/— where the first may omit the unit (2—3家).
+    merged: list[Quantity] = []
+    partner: dict[int, Quantity] = {}
+    pending_none = {id(q): q for q in quantities if q.excluded is None and q.category == "none"}
+    all_sorted = sorted([q for q in quantities if q.excluded is None], key=lambda x: x.start)
+    skip: set[int] = set()
+    for i, q in enumerate(all_sorted):
+        if id(q) in skip:
+            continue
+        if i + 1 < len(all_sorted):
+            nxt = all_sorted[i + 1]
+            low_end = q.suffix_end if q.category != "none" else q.end
+            if q.category == "none":
+                mk = re.match(r"\((不?含)\)", norm[q.end:])
+                if mk:
+                    q.marker = mk.group(1) == "含"
+                    low_end = q.end + mk.end()
+            between = norm[low_end:nxt.start]
+            if (
+                nxt.category not in ("none", "ratio")
+                and re.fullmatch(r"\s*(?:至|到|-|~|—{1,2}|–)\s*", between)
+                and (q.category == "none" or (q.category == nxt.category and q.suffix is None))
+                and q.value <= nxt.value
+            ):
+                if q.category == "none":
+                    q.category, q.unit, q.money_unit, q.per = nxt.category, nxt.unit, nxt.money_unit, nxt.per
+                    pending_none.pop(id(q), None)
+                partner[id(q)] = nxt
+                skip.add(id(nxt))
+                merged.append(q)
+                continue
+        if q.category != "none":
+            merged.append(q)
+    unparsed = [s for s in unparsed if any(id(q) in pending_none and q.start == s.start for q in quantities)]
+    live = merged
+
+    ctxs: list[_Ctx] = []
+    prev_end = 0
+    for q in live:
+        ph_start, _ = _sentence_bounds(norm, q.start, _PHRASE_BREAK)
+        left_start = max(ph_start, prev_end)
+        left = norm[left_start:q.start]
+        c = _Ctx(q=q, left=left, left_start=left_start)
+        c.range_with = partner.get(id(q))
+        c.prefix = _find_prefix(left)
+        c.sentence = _sentence_bounds(norm, q.start, _SENT_BREAK)
+        sent = norm[c.sentence[0]:c.sentence[1]]
+        c.incentive = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
+        tail_end = (c.range_with.suffix_end if c.range_with else q.suffix_end)
+        after = norm[tail_end:]
+        c.grant = bool(_GRANT_BEFORE_RE.search(left) or _GRANT_AFTER_RE.match(after))
+        c.condition = bool(_CONDITION_AFTER_RE.match(after))
+        ctxs.append(c)
+        prev_end = tail_end
+
+    # 分别给予50万元、30万元: later members of a 、 list inherit the head's grant and ceiling.
+    for a, b in itertools.pairwise(ctxs):
+        a_end = a.range_with.suffix_end if a.range_with else a.q.suffix_end
+        if re.fullmatch(r"、(?:和|及|或)?", norm[a_end:b.q.start]) and a.q.category == b.q.category:
+            b.grant = b.grant or a.grant
+            if b.prefix is None and a.prefix is not None:
+                b.prefix = (a.prefix[0], a.prefix[1], b.q.start - b.left_start)
+
+    # 由30个工作日压减到20个工作日: old and new value.
+    for a, b in itertools.pairwise(ctxs):
+        a_end = a.range_with.suffix_end if a.range_with else a.q.suffix_end
+        if (
+            a.q.category == b.q.category
+            and _FROM_TO_RE.match(norm[a_end:b.q.start])
+            and re.search(r"(?:由|从)(?:人均|亩均)?$", norm[max(0, a.q.start - 4):a.q.start])
+        ):
+            a.notes.append("调整前")
+            b.notes.append("调整后")
+
+    provisions = [_classify(c, ctxs, norm, text) for c in ctxs]
+    return provisions, unparsed
+
+
+def _basis_in_sentence(c: _Ctx, ctxs: list[_Ctx]) -> bool:
+    lo, hi = c.sentence
+    for o in ctxs:
+        if o is c or not (lo <= o.q.start < hi):
+            continue
+        if o.q.category in ("percent", "discount", "ratio") or o.q.per is not None:
+            return True
+    return False
+
+
+def _classify(c: _Ctx, ctxs: list[_Ctx], norm: str, text: str) -> Provision:
+    q = c.q
+    hi_q = c.range_with
+    end = hi_q.suffix_end if hi_q else q.suffix_end
+    start = q.start
+    if c.prefix is not None and q.start - (c.left_start + c.prefix[2]) <= 4:
+        start = c.left_start + c.prefix[2]
+    prefix_cmp = c.prefix[0] if c.prefix else None
+    ceiling = bool(c.prefix and c.prefix[1])
+    comparator = q.suffix or prefix_cmp
+    if q.more and comparator is None:
+        comparator = Comparator.GT
+    subject = _subject(norm[c.left_start:q.start] if c.prefix is None else
+                       norm[c.left_start:c.left_start + c.prefix[2]] or c.left)
+    note = "、".join(c.notes) or None
+
+    per = q.per
+    if per is None and q.category == "money":
+        pm = _PER_PREFIX_RE.search(c.left)
+        if pm:
+            per = pm.group(1)
+        else:
+            am = _AVG_PREFIX_RE.search(c.left[-6:])
+            if am:
+                per = am.group(1)
+
+    base: dict[str, object] = {"text": text[start:end], "start": start, "end": end, "unit": q.unit,
+                               "subject": subject, "note": note}
+
+    def yuan_of(x: Quantity) -> int | None:
+        if x.category != "money" or x.money_unit is None:
+            return None
+        v = x.value * money_multiplier(x.money_unit)
+        return int(v) if v == v.to_integral_value() else None
+
+    if hi_q is not None:
+        marked = q.marker is not None or hi_q.marker is not None
+        low_inc = q.marker if q.marker is not None else True
+        high_inc = hi_q.marker if hi_q.marker is not None else (not marked)
+        return Provision(kind=ProvisionKind.RANGE, low=q.value, high=hi_q.value, low_inclusive=low_inc,
+                         high_inclusive=high_inc, low_yuan=yuan_of(q), high_yuan=yuan_of(hi_q),
+                         per=per, **base)  # type: ignore[arg-type]
+
+    if q.category == "ratio":
+        return Provision(kind=ProvisionKind.RATIO, low=q.low, high=q.high, comparator=comparator,
+                         **base)  # type: ignore[arg-type]
+
+    if q.category == "money":
+        yuan = yuan_of(q)
+        scope_m = None
+        for m in _SCOPE_RE.finditer(c.left):
+            scope_m = m
+        scope = scope_m.group() if scope_m else None
+        if per is not None and scope is not None and scope.endswith(per):
+            scope = None
+        if not c.incentive:
+            return Provision(kind=ProvisionKind.QUANTITY, value=q.value, yuan=yuan, comparator=comparator,
+                             upper_bound=ceiling, per=per, **base)  # type: ignore[arg-type]
+        upper = ceiling or (q.suffix == Comparator.LE and q.suffix_end > q.end
+                            and norm[q.end:q.suffix_end].endswith("内"))
+        if per is not None:
+            cmp = Comparator.LE if upper else (comparator or Comparator.EQ)
+            return Provision(kind=ProvisionKind.PER_UNIT, value=q.value, yuan=yuan, comparator=cmp,
+                             upper_bound=upper and cmp == Comparator.LE, per=per, scope=scope,
+                             **base)  # type: ignore[arg-type]
+        if upper and (c.grant or subject is None or scope is not None):
+            is_cap = (
+                scope is not None
+                or _basis_in_sentence(c, ctxs)
+                or bool(_TOTAL_RE.search(c.left))
+            )
+            return Provision(kind=ProvisionKind.CAP if is_cap else ProvisionKind.AMOUNT, value=q.value,
+                             yuan=yuan, comparator=Comparator.LE, upper_bound=True, scope=scope,
+                             **base)  # type: ignore[arg-type]
+        if comparator is not None and comparator != Comparator.APPROX:
+            return Provision(kind=ProvisionKind.THRESHOLD, value=q.value, yuan=yuan, comparator=comparator,
+                             **base)  # type: ignore[arg-type]
+        return Provision(kind=ProvisionKind.AMOUNT, value=q.value, yuan=yuan,
+                         comparator=comparator or Comparator.EQ, scope=scope,
+                         **base)  # type: ignore[arg-type]
+
+    if q.category in ("percent", "discount"):
+        if q.unit in ("个百分点", "百分点"):
+            return Provision(kind=ProvisionKind.QUANTITY, value=q.value, comparator=comparator,
+                             **{**base, "note": note or "百分点变化"})  # type: ignore[arg-type]
+        after = norm[q.suffix_end:]
+        grant_rate = c.grant or bool(_GRANT_RATE_AFTER_RE.match(after)) or "按" in c.left
+        if ceiling and grant_rate:
+            return Provision(kind=ProvisionKind.RATE, value=q.value, comparator=Comparator.LE, upper_bound=True,
+                             **base)  # type: ignore[arg-type]
+        if comparator is not None and c.condition and not grant_rate:
+            return Provision(kind=ProvisionKind.THRESHOLD, value=q.value, comparator=comparator,
+                             **base)  # type: ignore[arg-type]
+        if _CHANGE_RE.search(c.left) and not grant_rate:
+            return Provision(kind=ProvisionKind.QUANTITY, value=q.value, comparator=comparator,
+                             **base)  # type: ignore[arg-type]
+        return Provision(kind=ProvisionKind.RATE, value=q.value, comparator=comparator or Comparator.EQ,
+                         upper_bound=ceiling, **base)  # type: ignore[arg-type]
+
+    if q.category == "time":
+        within = q.suffix == Comparator.LE
+        if q.unit in ("个工作日", "工作日", "小时", "个小时") or within:
+            return Provision(kind=ProvisionKind.TIME_LIMIT, value=q.value, comparator=comparator or Comparator.EQ,
+                             **base)  # type: ignore[arg-type]
+        return Provision(kind=ProvisionKind.QUANTITY, value=q.value, comparator=comparator,
+                         **base)  # type: ignore[arg-type]
+
+    if q.category == "count":
+        if comparator is not None and c.condition and c.incentive:
+            return Provision(kind=ProvisionKind.THRESHOLD, value=q.value, comparator=comparator,
+                             **base)  # type: ignore[arg-type]
+        if q.rank:
+            base = {**base, "note": note or "排名前列"}
+            comparator = comparator or Comparator.LE
+        return Provision(kind=ProvisionKind.COUNT, value=q.value, comparator=comparator,
+                         **base)  # type: ignore[arg-type]
+
+    # measure / bare 万 亿
+    if comparator is not None and c.condition:
+        return Provision(kind=ProvisionKind.THRESHOLD, value=q.value, comparator=comparator, per=per,
+                         **base)  # type: ignore[arg-type]
+    return Provision(kind=ProvisionKind.QUANTITY, value=q.value, comparator=comparator, per=per,
+                     **base)  # type: ignore[arg-type]

@@ -1,0 +1,209 @@
+"""Quantified goals (targets) stated in policy text: 到2023年底,力争全市规上工业亩均税收超过20.3万元.
+
+A target is a figure a goal sentence promises to reach, not a condition of an incentive: sentences
+that grant something (给予, 奖励, 补贴 ...) are skipped, and so is any figure that only qualifies a
+noun (设备投资额500万元以上的项目, 过50亿元企业达到10家 — there the target is the 10家). Counts are
+targets when they close a clause (培育…隐形冠军50家) or directly follow a goal verb (培育50家高成长企业);
+figures buried in a clause (推动11个县市区建设…) describe scope and are left out.
+
+Comparators follow the goal wording: 以上 → ge, 超过/突破 → gt, 左右 → approx, 不低于/不少于 → ge, and a
+plain figure or 达到X → eq (达到 names the level to reach, not a floor). A range goal (培育3-5个) gives
+value = the lower end with ge. "保持在8%左右、力争达到9%" is one target with stretch_value 9.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from huiqi.document import Comparator, Provision, ProvisionKind, Target
+from huiqi.ingest.numbers import normalize
+from huiqi.ingest.provisions import extract_provisions
+
+_SENT_BREAK = "。!！?？\n"
+_CLAUSE_BREAK = _SENT_BREAK + ";；"
+_PHRASE_BREAK = _CLAUSE_BREAK + ",，:"
+
+_BENEFIT_RE = re.compile(
+    r"给予|奖励|奖补|补助|补贴|资助|贴息|扶持资金|享受|予以|减免|免征|免收|免予|补偿|奖金|优惠|一次性|不纳入"
+)
+_ELIGIBILITY_RE = re.compile(r"^\s*(?:对于|对|凡|针对)")
+_GOAL_MARKER_RE = re.compile(
+    r"到(?:19|20)\d\d年|(?:19|20)\d\d年|力争|确保|争取|目标|年均|每年|全年|计划|保障|达到|突破|(?<!不)超过|提高到|"
+    r"新增|实现|完成|盘活|腾出|减碳|淘汰|形成|培育|建成|保持|稳定在"
+)
+_PCT_MARKER_RE = re.compile(r"到(?:19|20)\d\d年|(?:19|20)\d\d年|力争|争取|目标|年均|全年")
+_COUNT_VERB_RE = re.compile(
+    r"(?:培育|新培育|实施|形成|建成|争取|引进|招引|新增|打造|创建|达到|达|保有|淘汰|列入|完成|认定)(?:[^\d，,。；;]{0,0})$"
+)
+_YEAR_RE = re.compile(r"((?:19|20)\d\d)年")
+_LEAD_STRIP_RE = re.compile(r"^(?:到(?:19|20)\d\d年(?:底|末)?(?:前)?|(?:19|20)\d\d年(?:底|末)?|力争|确保|争取|其中|计划|并|且|在)+")
+_TAIL_STRIP_RE = re.compile(
+    r"(?:超过|达到|达|不低于|不少于|不超过|保持在|稳定在|突破|提高到|提高至|增长到|为|实现|在|力争|各|分别|先后|迈入|过)+$"
+)
+_PREFIX_CMP: list[tuple[str, Comparator]] = [
+    ("不低于", Comparator.GE), ("不少于", Comparator.GE), ("不超过", Comparator.LE), ("超过", Comparator.GT),
+    ("突破", Comparator.GT), ("低于", Comparator.LT), ("左右", Comparator.APPROX),
+]
+
+
+def _bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
+    start = pos
+    while start > 0 and norm[start - 1] not in breaks:
+        start -= 1
+    end = pos
+    while end < len(norm) and norm[end] not in breaks:
+        end += 1
+    return start, end
+
+
+def _is_money(p: Provision) -> bool:
+    return p.yuan is not None or p.low_yuan is not None or p.unit.endswith("元") or p.unit in ("亿", "万")
+
+
+def _candidate(p: Provision) -> bool:
+    if p.kind == ProvisionKind.TIME_LIMIT:
+        return p.note == "调整后"
+    if p.kind in (ProvisionKind.AMOUNT, ProvisionKind.CAP, ProvisionKind.PER_UNIT, ProvisionKind.RATIO):
+        return False
+    if p.kind == ProvisionKind.RANGE:
+        return p.unit not in ("年", "个月", "天", "日")
+    if p.kind == ProvisionKind.THRESHOLD and _is_money(p):
+        return False
+    if p.note == "调整前":
+        return False
+    if p.unit in ("年", "个月", "周", "日"):
+        return False
+    if p.unit in ("天",):
+        return p.comparator is not None
+    return True
+
+
+def _comparator(p: Provision, norm: str, phrase_start: int) -> Comparator:
+    if p.kind == ProvisionKind.RANGE:
+        return Comparator.GE
+    text = p.text
+    if re.search(r"以上\(不含\)|\(不含\)以上", text):
+        return Comparator.GT
+    if re.search(r"以上|以上\(含\)", text):
+        return Comparator.GE
+    if re.search(r"以下\(不含\)|\(不含\)以下", text):
+        return Comparator.LT
+    if re.search(r"以下|以内|之内", text):
+        return Comparator.LE
+    if text.endswith("左右"):
+        return Comparator.APPROX
+    left = norm[phrase_start:p.start]
+    for word, cmp in _PREFIX_CMP:
+        if left.endswith(word) or text.startswith(word):
+            return cmp
+    if re.search(r"(?<![通经超越不])过$", left):
+        return Comparator.GT
+    return Comparator.EQ
+
+
+def _indicator(norm: str, phrase_start: int, start: int, fallback: str) -> str:
+    left = norm[phrase_start:start].lstrip("、和及")
+    left = re.sub(r"(?:从|由)(?:人均|亩均)?\d.*$", "", left)
+    left = re.sub(r"(?:不低于|不少于|不超过|超过|突破|低于|达到|达|最高|过)$", "", left)
+    ind = _LEAD_STRIP_RE.sub("", left.strip())
+    ind = _TAIL_STRIP_RE.sub("", ind).strip()
+    if re.fullmatch(r"(?:全年|每年|当年|年均)?", ind):
+        ind = (fallback + ind) if fallback else ind
+    return ind or fallback
+
+
+def extract_targets(text: str) -> list[Target]:
+    """Quantified goals in ``text`` in order; offsets index ``text`` and ``measure`` is left None."""
+    norm = normalize(text)
+    provisions, _ = extract_provisions(text)
+    targets: list[Target] = []
+    prev_phrase_text = ""
+    for i, p in enumerate(provisions):
+        if not _candidate(p):
+            continue
+        s_start, s_end = _bounds(norm, p.start, _SENT_BREAK)
+        c_start, c_end = _bounds(norm, p.start, _CLAUSE_BREAK)
+        ph_start, ph_end = _bounds(norm, p.start, _PHRASE_BREAK)
+        clause = norm[c_start:c_end]
+        sentence_before = norm[s_start:p.start]
+        if _BENEFIT_RE.search(clause) or (_ELIGIBILITY_RE.search(norm[ph_start:ph_end]) and p.kind != ProvisionKind.TIME_LIMIT):
+            continue
+        after = norm[p.end:]
+        if re.match(r"\s*(?:的|以上的|以下的)(?!目标|任务)", after):
+            continue  # qualifies a noun: 过10亿元的项目
+        # a chain 6000亿元、600亿元的基金: the whole chain qualifies the noun
+        chained = re.match(r"、[^，,。；;、]{0,12}?(?:以上|以下)?的", after)
+        if chained and _is_money(p):
+            continue
+        noun_follows = bool(re.match(r"[\u4e00-\u9fff“《]", after)) and not re.match(
+            r"(?:左右|以上|以下|、|和|及|或)", after)
+        followed_by_count = any(
+            q.kind in (ProvisionKind.COUNT, ProvisionKind.QUANTITY, ProvisionKind.RANGE)
+            and not _is_money(q) and ph_start <= q.start < ph_end
+            for q in provisions[i + 1:]
+        )
+        if not _GOAL_MARKER_RE.search(norm[s_start:s_end]) and p.kind != ProvisionKind.TIME_LIMIT:
+            continue
+        verb_before = False
+        if _is_money(p) or p.unit in ("%",):
+            has_cmp = p.comparator not in (None, Comparator.EQ)
+            if (noun_follows and (has_cmp or followed_by_count)) or re.match(r"、\s*(?:过)?\d", after):
+                continue
+            if p.unit == "%":
+                strong = bool(re.search(r"(?:以上|左右)$", p.text)) or bool(
+                    re.search(r"(?:达到|达|超过|保持在|稳定在)$", norm[ph_start:p.start]))
+                if not (_PCT_MARKER_RE.search(sentence_before) or strong):
+                    continue
+        else:
+            at_end = not noun_follows
+            verb_before = bool(_COUNT_VERB_RE.search(norm[ph_start:p.start]))
+            if not (at_end or verb_before):
+                continue
+            if p.kind == ProvisionKind.QUANTITY and noun_follows:
+                continue
+        years = _YEAR_RE.findall(sentence_before)
+        year = int(years[-1]) if years else None
+        fallback = re.sub(r"^[^\u4e00-\u9fff]+", "", prev_phrase_text)[-16:] if ph_start > s_start else ""
+        if ph_start > 0:
+            pp_start, _ = _bounds(norm, max(ph_start - 1, 0), _PHRASE_BREAK)
+            fallback = _LEAD_STRIP_RE.sub("", norm[pp_start:ph_start - 1])[-16:]
+        left_bound = ph_start
+        for t in reversed(targets):
+            if ph_start <= t.end <= p.start:
+                left_bound = t.end
+                break
+        indicator = _indicator(norm, left_bound, p.start, fallback)
+        if verb_before and noun_follows:
+            nm = re.match(r"[^，,。；;、的]{1,20}", after)
+            if nm:
+                indicator += nm.group()
+        value = p.low if p.kind == ProvisionKind.RANGE else p.value
+        if value is None:
+            continue
+        comparator = _comparator(p, norm, ph_start)
+        copies = 1
+        if norm[max(0, p.start - 1):p.start] == "各":
+            copies = max(1, sum(1 for q in provisions[:i] if ph_start <= q.start and _is_money(q)))
+        unit = p.unit
+        for _ in range(copies):
+            targets.append(
+                Target(indicator=indicator or "", value=value, unit=unit, comparator=comparator, year=year,
+                       stretch_value=None, text=text[p.start:p.end], start=p.start, end=p.end, measure=None)
+            )
+    return _merge_stretch(targets, norm)
+
+
+def _merge_stretch(targets: list[Target], norm: str) -> list[Target]:
+    """保持在8%左右、力争达到9%: the second figure is the stretch goal of the first."""
+    out: list[Target] = []
+    for t in targets:
+        if out:
+            prev = out[-1]
+            between = norm[prev.end:t.start]
+            if prev.unit == t.unit and re.fullmatch(r"[、,，]?\s*力争(?:达到|达|超过)?", between):
+                out[-1] = prev.model_copy(update={"stretch_value": Decimal(t.value), "end": t.end,
+                                                  "text": prev.text + between + t.text})
+                continue
+        out.append(t)
+    return out

@@ -120,7 +120,7 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
         effective_from=meta.effective_from,
         effective_to=meta.effective_to,
         validity_text=meta.validity_text,
-        status=meta.status,
+        status="draft" if meta.status == "draft" else "final",
         status_label=meta.status_label,
         script=script,
         source=SourceInfo(

@@ -8,15 +8,42 @@ A rule is data. Conditions and formulas are strings in the expression language o
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 RULES_SCHEMA_VERSION = "1.0"
 
+
+def _number_as_text(value: object) -> object:
+    """YAML reads ``amount: 100000`` as a number; amounts and formulas are expression text.
+
+    Numbers become their exact decimal text (the rule loader reads YAML floats as
+    Decimal, so nothing is rounded through binary floating point). Booleans are left
+    alone so that ``amount: true`` still fails validation.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _fraction_as_text(value: object) -> object:
+    """Money bounds: keep integers (yuan), turn Decimal/float (1.5) into text for the loader."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    return _number_as_text(value)
+
+
+Text = Annotated[str, BeforeValidator(_number_as_text)]
+
 RuleKind = Literal["补助", "奖励", "贴息", "返还", "股权投资", "资助", "奖补", "补贴", "非资金"]
 Beneficiary = Literal["enterprise", "project", "guarantee_institution", "institution", "individual"]
-Money = str | int  # "300万元", "1.5亿元" or integer yuan
+Money = Annotated[str | int, BeforeValidator(_fraction_as_text)]  # "300万元", "1.5亿元" or integer yuan
 
 
 class _Model(BaseModel):
@@ -55,7 +82,7 @@ class Band(_Model):
     lower_inclusive: bool = True
     upper: Money | None = None
     upper_inclusive: bool = False
-    amount: str = Field(description="该档金额或公式")
+    amount: Text = Field(description="该档金额或公式")
     label: str | None = None
 
 
@@ -66,11 +93,11 @@ class Tiers(_Model):
 
 class Lookup(_Model):
     on: str = Field(description="取值依据字段,如 enterprise.muju_class")
-    table: dict[str, str] = Field(description="取值 → 金额或公式;未列出的值 = 不符合")
+    table: dict[Text, Text] = Field(description="取值 → 金额或公式;未列出的值 = 不符合")
 
 
 class Amount(_Model):
-    formula: str | None = Field(None, description="金额公式,如 project.equipment_investment * 10%")
+    formula: Text | None = Field(None, description="金额公式,如 project.equipment_investment * 10%")
     tiers: Tiers | None = None
     lookup: Lookup | None = None
     upper_bound: bool = Field(False, description="原文为 最高/不超过:结果只是上限")
@@ -85,7 +112,7 @@ class Amount(_Model):
 
 
 class Cap(_Model):
-    amount: str = Field(description="上限金额或公式,如 300万元")
+    amount: Text = Field(description="上限金额或公式,如 300万元")
     scope: Literal["award", "enterprise_year", "enterprise", "fund"] = "award"
     group: str | None = Field(None, description="enterprise_year/fund 上限所共享的组名")
     label: str | None = None
@@ -152,7 +179,7 @@ class Parameter(_Model):
 
 class ParameterValue(_Model):
     from_: date = Field(alias="from")
-    value: str
+    value: Text
 
 
 class DocumentRef(_Model):

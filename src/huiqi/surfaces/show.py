@@ -39,6 +39,8 @@ def format_yuan(yuan: int | None) -> str:
     """Money as officials read it: 万元 when exact, else 元, never rounded."""
     if yuan is None:
         return "—"
+    if yuan != 0 and yuan % 100_000_000 == 0:
+        return f"{yuan // 100_000_000:,}亿元"
     if yuan % 10000 == 0:
         return f"{yuan // 10000:,}万元"
     if yuan % 100 == 0 and yuan >= 10000:

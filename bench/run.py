@@ -1,0 +1,57 @@
+"""`make bench`: run every benchmark, print throughput and peak memory, and write the
+figures to bench/out/latest.json (docs/benchmarks.md quotes them).
+
+Usage: python bench/run.py [ingest ...] [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc"]
+    console = Console(width=160)
+    results: list[dict[str, object]] = []
+    if "ingest" in wanted:
+        import ingest_bench
+
+        results += ingest_bench.run(n=200 if quick else 1000)
+    if "calc" in wanted:
+        try:
+            import calc_bench
+        except ImportError:
+            calc_bench = None  # type: ignore[assignment]
+        if calc_bench is not None:
+            results += calc_bench.run(iterations=500 if quick else 5000)
+    for name in {str(r["benchmark"]) for r in results}:
+        rows = [r for r in results if r["benchmark"] == name]
+        table = Table(title=f"benchmark: {name}")
+        for col in rows[0]:
+            table.add_column(col)
+        for r in rows:
+            table.add_row(*(str(v) for v in r.values()))
+        console.print(table)
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    payload = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}",
+        "results": results,
+    }
+    (out / "latest.json").write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

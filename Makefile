@@ -12,7 +12,7 @@ OUT    ?= var/documents
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,spark]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	touch $(STAMP)
 
 venv: $(STAMP)

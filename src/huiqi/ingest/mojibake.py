@@ -19,8 +19,10 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 
 import jieba
@@ -93,6 +95,17 @@ def lexicon() -> Lexicon:
 
 # --- character classes ---------------------------------------------------------
 
+_HAN_CLASS = "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff"
+_HAN_RE = re.compile(f"[{_HAN_CLASS}]")
+_HAN_RUN_RE = re.compile(f"[{_HAN_CLASS}]{{2,}}")
+# Same ranges as _is_odd; a compiled class scans a whole document in C instead of a
+# Python call per character.
+_ODD_RE = re.compile(
+    "[\u3040-\u30ff\u3130-\u318f\uac00-\ud7af\u2500-\u257f\ue000-\uf8ff\uff21-\uff3a"
+    "\uff41-\uff5a\u0370-\u03ff\u0400-\u04ff\u0100-\u024f\u3100-\u312f\u2474-\u24ff]"
+)
+_FULLWIDTH_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
 
 def is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
@@ -114,17 +127,39 @@ def _is_odd(ch: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def _rare_han_re() -> re.Pattern[str]:
+    """Han characters rarer than _RARE. Built once per process: the common set is a few
+    thousand characters, which sre compiles into a bitmap, so a document is scanned in C."""
+    lex = lexicon()
+    common = "".join(sorted(ch for ch, f in lex.freq.items() if f >= _RARE and _HAN_RE.fullmatch(ch)))
+    return re.compile(f"(?![{re.escape(common)}])[{_HAN_CLASS}]")
+
+
+def _covered_at(text: str, i: int, n: int, words: dict[str, int]) -> bool:
+    """Whether text[i] lies inside a dictionary word (2-4 chars) starting on a Han char."""
+    for j in range(max(0, i - _MAX_WORD + 1), i + 1):
+        if not is_han(text[j]):
+            continue
+        for size in range(max(2, i - j + 1), _MAX_WORD + 1):
+            if j + size > n:
+                break
+            if text[j : j + size] in words:
+                return True
+    return False
+
+
 def _coverage(text: str, lex: Lexicon) -> list[bool]:
     """For each char: is it inside some dictionary word (2-4 chars) of the text?"""
     covered = [False] * len(text)
     n = len(text)
-    for i in range(n):
-        if not is_han(text[i]):
-            continue
+    words = lex.words
+    for m in _HAN_RE.finditer(text):
+        i = m.start()
         for size in range(2, _MAX_WORD + 1):
             if i + size > n:
                 break
-            if text[i : i + size] in lex.words:
+            if text[i : i + size] in words:
                 for j in range(i, i + size):
                     covered[j] = True
     return covered
@@ -132,19 +167,31 @@ def _coverage(text: str, lex: Lexicon) -> list[bool]:
 
 def _suspect_flags(text: str, lex: Lexicon) -> list[int]:
     """2 = strong (odd char, '?' between Han), 1 = rare Han outside any word, 0 = fine."""
-    covered = _coverage(text, lex)
     flags = [0] * len(text)
-    for i, ch in enumerate(text):
-        if _is_odd(ch):
-            flags[i] = 2
-        elif is_han(ch):
-            if not covered[i] and lex.char_freq(ch) < _RARE:
-                flags[i] = 1
-        elif ch == "?":
-            near_han = (i > 0 and is_han(text[i - 1])) or (i + 1 < len(text) and is_han(text[i + 1]))
-            if near_han:
-                flags[i] = 2
+    for i, f in _sparse_flags(text, lex):
+        flags[i] = f
     return flags
+
+
+def _sparse_flags(text: str, lex: Lexicon) -> list[tuple[int, int]]:
+    """The non-zero entries of :func:`_suspect_flags`, in order.
+
+    Ordinary text has almost no suspect characters, so the classes are found by regex
+    and dictionary coverage is checked only around the rare Han characters.
+    """
+    n = len(text)
+    found: dict[int, int] = {m.start(): 2 for m in _ODD_RE.finditer(text)}
+    words = lex.words
+    for m in _rare_han_re().finditer(text):
+        i = m.start()
+        if not _covered_at(text, i, n, words):
+            found[i] = 1
+    q = text.find("?")
+    while q >= 0:
+        if (q > 0 and is_han(text[q - 1])) or (q + 1 < n and is_han(text[q + 1])):
+            found[q] = 2
+        q = text.find("?", q + 1)
+    return sorted(found.items())
 
 
 @dataclass
@@ -156,13 +203,10 @@ class _Run:
 def find_suspect_runs(text: str) -> list[tuple[int, int]]:
     """Clusters of suspect characters that look like mojibake, as (start, end)."""
     lex = lexicon()
-    flags = _suspect_flags(text, lex)
     runs: list[_Run] = []
     current: _Run | None = None
     count = weight = 0
-    for i, f in enumerate(flags):
-        if not f:
-            continue
+    for i, f in _sparse_flags(text, lex):
         if current is not None and i - current.end <= 2 and "\n" not in text[current.end : i]:
             current.end = i + 1
             count += 1
@@ -209,6 +253,7 @@ def _char_byte_options(ch: str, fullwidth_folded: bool) -> list[list[int]] | Non
         return None
 
 
+@lru_cache(maxsize=65536)  # candidate windows re-decode the same pairs many times
 def _decode_pair(lead: int, trail: int) -> str | None:
     try:
         ch = bytes([lead, trail]).decode("gbk")
@@ -242,7 +287,14 @@ class _Slot:
     candidates: tuple[str, ...] = ()
 
 
-def _decode_stream(stream: list[int]) -> list[_Slot] | None:
+def _decode_stream(stream: list[int]) -> tuple[_Slot, ...] | None:
+    # Neighbouring candidate windows share most of their byte streams; slots are never
+    # mutated, so decoded results can be shared.
+    return _decode_bytes(tuple(stream))
+
+
+@lru_cache(maxsize=8192)
+def _decode_bytes(stream: tuple[int, ...]) -> tuple[_Slot, ...] | None:
     slots: list[_Slot] = []
     i = 0
     n = len(stream)
@@ -265,11 +317,16 @@ def _decode_stream(stream: list[int]) -> list[_Slot] | None:
                 return None
             slots.append(_Slot(ch))
         i += 2
-    return slots
+    return tuple(slots)
 
 
 def _resolve(
-    slots: list[_Slot], left: str, right: str, lex: Lexicon, doc_bigrams: Counter[str]
+    slots: Sequence[_Slot],
+    left: str,
+    right: str,
+    lex: Lexicon,
+    doc_bigrams: Counter[str],
+    memo: _Memo | None = None,
 ) -> tuple[str, int, int]:
     """Fill guessed slots; returns (text, guessed, missing).
 
@@ -284,33 +341,85 @@ def _resolve(
             continue
         before = (left + "".join(chars[:k]))[-3:]
         after = ("".join(chars[k + 1 :]) + right)[:3]
-        best, best_score = "", 0
-        for cand in slot.candidates:
-            if not is_han(cand):
-                continue
-            score = 0
-            for size in range(1, 4):
-                forms: list[str] = []
-                if len(before) >= size and is_han(before[-1]):
-                    forms.append(before[-size:] + cand)
-                if len(after) >= size and is_han(after[0]):
-                    forms.append(cand + after[:size])
-                for w in forms:
-                    score = max(score, lex.words.get(w, 0) + (200 * doc_bigrams[w] if size == 1 else 0))
-            if score > best_score:
-                best, best_score = cand, score
-        if best and best_score >= 50:
-            chars[k] = best
+        # The edge search re-decodes the same bytes in many windows, so one document
+        # asks for the same (slot, context) guess many times over.
+        if memo is None:
+            memo = _Memo()
+        key = (slot.candidates, before, after)
+        guess = memo.guesses.get(key)
+        if guess is None:
+            guess = memo.guesses[key] = _guess(slot.candidates, before, after, lex, doc_bigrams, memo)
+        chars[k] = guess
+        if guess == MISSING:
+            missing += 1
+        else:
             guessed += 1
-            continue
-        punct = [c for c in slot.candidates if c in _GUESSABLE_PUNCT]
-        if punct:
-            chars[k] = punct[0]
-            guessed += 1
-            continue
-        chars[k] = MISSING
-        missing += 1
     return "".join(chars), guessed, missing
+
+
+@lru_cache(maxsize=4096)
+def _han_candidates(candidates: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c for c in candidates if is_han(c))
+
+
+@dataclass
+class _Memo:
+    """Per-document caches of the guessing step (its scores depend on the document's bigrams)."""
+
+    guesses: dict[tuple[tuple[str, ...], str, str], str] = field(default_factory=dict)
+    # (context is before the slot, candidates, context) -> best word score per candidate
+    sides: dict[tuple[bool, tuple[str, ...], str], list[int]] = field(default_factory=dict)
+
+
+def _side_scores(
+    cands: tuple[str, ...], context: str, before: bool, lex: Lexicon, doc_bigrams: Counter[str], memo: _Memo
+) -> list[int]:
+    """Best word score of each candidate with the context on one side (0 without Han context)."""
+    key = (before, cands, context)
+    scores = memo.sides.get(key)
+    if scores is not None:
+        return scores
+    scores = [0] * len(cands)
+    if context and is_han(context[-1] if before else context[0]):
+        get, bigram = lex.words.get, doc_bigrams.get
+        # Word forms around the slot; only size-1 forms (bigrams) get the document-vocabulary
+        # bonus. One C-level pass (map over dict.get) per form instead of a loop per candidate.
+        for size in range(1, min(3, len(context)) + 1):
+            part = context[-size:] if before else context[:size]
+            forms = [part + c for c in cands] if before else [c + part for c in cands]
+            vals = list(map(get, forms, repeat(0)))
+            if size == 1:
+                vals = [v + 200 * bigram(w, 0) for v, w in zip(vals, forms, strict=True)]
+            scores = list(map(max, scores, vals))
+    memo.sides[key] = scores
+    return scores
+
+
+def _guess(
+    candidates: tuple[str, ...],
+    before: str,
+    after: str,
+    lex: Lexicon,
+    doc_bigrams: Counter[str],
+    memo: _Memo,
+) -> str:
+    """The character a lost byte most plausibly stood for, or MISSING."""
+    cands = _han_candidates(candidates)
+    best, best_score = "", 0
+    if cands:
+        left = _side_scores(cands, before, True, lex, doc_bigrams, memo)
+        right = _side_scores(cands, after, False, lex, doc_bigrams, memo)
+        scores = list(map(max, left, right))
+        top = max(scores)
+        # the first candidate reaching the maximum, as in a strict ">" scan
+        if top > 0:
+            best, best_score = cands[scores.index(top)], top
+    if best and best_score >= 50:
+        return best
+    for c in candidates:
+        if c in _GUESSABLE_PUNCT:
+            return c
+    return MISSING
 
 
 # Runs typically begin on punctuation whose lead byte (A1) was lost.
@@ -336,15 +445,30 @@ def _char_score(ch: str, covered: bool, lex: Lexicon) -> float:
     return -0.5  # stray symbols such as @ ^ ~ between Han characters
 
 
+# Per-character scores (uncovered, covered): a pure function of the character once the
+# lexicon is loaded, and the candidate search scores the same few hundred characters
+# thousands of times.
+_SCORES: dict[str, tuple[float, float]] = {}
+
+
+def _scores_of(ch: str, lex: Lexicon) -> tuple[float, float]:
+    pair = _SCORES.get(ch)
+    if pair is None:
+        pair = _SCORES[ch] = (_char_score(ch, False, lex), _char_score(ch, True, lex))
+    return pair
+
+
+@lru_cache(maxsize=16384)
 def plausibility(text: str) -> float:
     """Sum of per-character plausibility; higher means more like ordinary Chinese prose."""
     lex = lexicon()
     covered = _coverage(text, lex)
-    return sum(_char_score(c, cov, lex) for c, cov in zip(text, covered, strict=True))
+    # Same values summed in the same order as before, so the float result is identical.
+    return sum(_scores_of(c, lex)[cov] for c, cov in zip(text, covered, strict=True))
 
 
 def _fold_fullwidth(text: str) -> str:
-    return "".join(chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c for c in text)
+    return text.translate(_FULLWIDTH_FOLD)
 
 
 @dataclass
@@ -382,6 +506,7 @@ def _repair_window(
     lex: Lexicon,
     doc_bigrams: Counter[str],
     exhaustive: bool = True,
+    memo: _Memo | None = None,
 ) -> list[_Candidate]:
     options: list[list[list[int]]] = []
     for ch in text[start:end]:
@@ -404,11 +529,11 @@ def _repair_window(
             slots = _decode_stream(variant)
             if not slots:
                 continue
-            repaired, guessed, missing = _resolve(slots, left, right, lex, doc_bigrams)
+            repaired, guessed, missing = _resolve(slots, left, right, lex, doc_bigrams, memo)
             if name.startswith("drop-first") and stream[0] == _UNKNOWN:
                 # The dropped byte stood for lost text: show the loss, never hide it.
                 repaired = MISSING + repaired
-            repaired = "".join(MISSING if _is_odd(c) else c for c in repaired)
+            repaired = _ODD_RE.sub(MISSING, repaired)
             if fullwidth_folded:
                 repaired = _fold_fullwidth(repaired)
             missing = repaired.count(MISSING)
@@ -446,6 +571,7 @@ def repair_mojibake(text: str) -> MojibakeResult:
         return MojibakeResult(text=text, offsets=OffsetMap.identity(len(text)))
     fullwidth_folded = _folds_fullwidth(text)
     doc_bigrams = _bigrams_outside(text, runs)
+    memo = _Memo()  # guesses depend on doc_bigrams: one memo per document
     pieces: list[str] = []
     repaired: list[RepairedSpan] = []
     unreadable: list[Span] = []
@@ -455,7 +581,7 @@ def repair_mojibake(text: str) -> MojibakeResult:
     for run_start, run_end in runs:
         if run_start < cursor:
             continue
-        best = _best_repair(text, run_start, run_end, cursor, fullwidth_folded, lex, doc_bigrams)
+        best = _best_repair(text, run_start, run_end, cursor, fullwidth_folded, lex, doc_bigrams, memo)
         if best is None:
             unreadable.append(Span(start=run_start, end=run_end, text=text[run_start:run_end],
                                    reason="疑似乱码,无法可靠修复,保留原文"))
@@ -488,9 +614,10 @@ def _bigrams_outside(text: str, runs: list[tuple[int, int]]) -> Counter[str]:
     counts: Counter[str] = Counter()
     pos = 0
     for start, end in [*runs, (len(text), len(text))]:
-        chunk = text[pos:start]
-        counts.update(chunk[i : i + 2] for i in range(len(chunk) - 1)
-                      if is_han(chunk[i]) and is_han(chunk[i + 1]))
+        # Bigrams only occur inside runs of Han characters: find those runs in C.
+        for m in _HAN_RUN_RE.finditer(text, pos, max(pos, start)):
+            r = m.group()
+            counts.update(r[i : i + 2] for i in range(len(r) - 1))
         pos = end
     return counts
 
@@ -510,6 +637,7 @@ def _best_repair(
     fullwidth_folded: bool,
     lex: Lexicon,
     doc_bigrams: Counter[str],
+    memo: _Memo | None = None,
 ) -> tuple[_Candidate, float] | None:
     # The detector's edges are fuzzy: mangled characters can happen to be common,
     # and the run may begin on a character that merely looks fine. Try nearby edges
@@ -528,7 +656,7 @@ def _best_repair(
         for e in range(max(run_end - reach + 2, s + 2), min(len(text), run_end + reach) + 1):
             if "\n" in text[run_end:e]:
                 break
-            for cand in _repair_window(text, s, e, fullwidth_folded, lex, doc_bigrams, exhaustive):
+            for cand in _repair_window(text, s, e, fullwidth_folded, lex, doc_bigrams, exhaustive, memo):
                 trial = text[win_start:s] + cand.text + text[e:win_end]
                 # A guessed character is a claim we cannot check: make it cost.
                 cand.score = plausibility(trial) - 0.8 * cand.guessed

@@ -56,8 +56,15 @@ def tidy(d: Decimal) -> Decimal:
     return d.normalize()
 
 
+# str.translate with a dict table steps through the text in Python-level lookups; most texts
+# have nothing to fold (or only a few marks), so find out with one C-level scan first.
+_FULLWIDTH_RE = re.compile("[" + re.escape("".join(chr(c) for c in FULLWIDTH)) + "]")
+
+
 def normalize(s: str) -> str:
     """Full-width digits and punctuation to ASCII; same length as the input."""
+    if _FULLWIDTH_RE.search(s) is None:
+        return s
     return s.translate(FULLWIDTH)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 __all__ = ["MeasureDraft", "OutlineResult", "parse_cn_number", "segment"]
 
@@ -104,6 +105,9 @@ _HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("arabic_paren", re.compile(r"(?P<n>\d{1,2})[)）]")),
     ("circled", re.compile(rf"(?P<n>[{_CIRCLED}])")),
 ]
+# Characters a heading (or bullet) can start with: every _HEADING_PATTERNS regex and _BULLET
+# begins with one of these, so other positions are skipped without testing each pattern.
+_HEADING_START = re.compile(r"[\d第一二三四五六七八九十(（" + re.escape(_CIRCLED) + r"—─－\-]")
 _NEXT_ARABIC_ENUM = re.compile(r"[^\S\n]*\d{1,2}\s?、")
 _NEXT_CN_ENUM = re.compile(rf"[^\S\n]*[{_CN}]{{1,3}}\s?、")
 _BULLET = re.compile(r"(?:——|──|－－|--)(?![—─－-])")
@@ -174,25 +178,51 @@ def _line_start(text: str, pos: int) -> bool:
     return i < 0 or text[i] == "\n"
 
 
+_DEPTH_SPECIAL = re.compile("[\n。" + re.escape(_OPEN + _CLOSE) + "]")
+_MAX_OPEN_RUN = 300
+
+
 def _bracket_depth(text: str) -> list[int]:
     """Nesting depth of brackets/quotes before each position; reset at line and sentence ends so
     one unbalanced (mojibake) bracket cannot hide the rest of the document."""
-    depth = [0] * (len(text) + 1)
+    # Depth only changes at brackets, line and sentence ends, or when a bracket has stayed
+    # open for _MAX_OPEN_RUN characters; plain stretches between them are filled with slice
+    # assignments instead of a Python step per character.
+    n = len(text)
+    depth = [0] * (n + 1)
     d = 0
     run = 0
-    for i, ch in enumerate(text):
-        depth[i] = d
+    i = 0
+    for m in _DEPTH_SPECIAL.finditer(text):
+        j = m.start()
+        if j > i and d:
+            k = i + _MAX_OPEN_RUN - run  # the gap character whose step makes run exceed the limit
+            if k < j:
+                depth[i : k + 1] = [d] * (k + 1 - i)
+                d = run = 0
+            else:
+                depth[i:j] = [d] * (j - i)
+                run += j - i
+        depth[j] = d
+        ch = m.group()
         if ch == "\n" or ch == "。":
             d = 0
         elif ch in _OPEN:
             d += 1
-        elif ch in _CLOSE:
+        else:
             d = max(0, d - 1)
         run = run + 1 if d else 0
-        if run > 300:
+        if run > _MAX_OPEN_RUN:
+            d = run = 0
+        i = j + 1
+    if n > i and d:
+        k = i + _MAX_OPEN_RUN - run
+        if k < n:
+            depth[i : k + 1] = [d] * (k + 1 - i)
             d = 0
-            run = 0
-    depth[len(text)] = d
+        else:
+            depth[i:n] = [d] * (n - i)
+    depth[n] = d
     return depth
 
 
@@ -441,20 +471,24 @@ def _outline_part(
     base_path: list[str],
     measures: list[MeasureDraft],
     warnings: list[str],
+    depth: list[int] | None = None,
 ) -> None:
     """Detect headings in text[start:end] and append measures (ends are fixed up later)."""
-    depth = _bracket_depth(text)
+    if depth is None:
+        depth = _bracket_depth(text)
     rank: list[str] = []
     last: dict[str, int] = {}
     stack: list[_Open] = []
     bullet_count: dict[int, int] = {}
     pos = start
     while pos < end:
-        ch = text[pos]
+        # Jump to the next character a heading can start with; no other position can match.
+        hm = _HEADING_START.search(text, pos, end)
+        if hm is None:
+            break
+        pos = hm.start()
         cand: _Cand | None = None
-        if not ch.isspace() and (
-            _line_start(text, pos) or (depth[pos] == 0 and _inline_boundary(text, pos))
-        ):
+        if _line_start(text, pos) or (depth[pos] == 0 and _inline_boundary(text, pos)):
             cand = _match_heading(text, pos)
         if cand is None or cand.body >= end:
             pos += 1
@@ -520,17 +554,31 @@ def _finish(text: str, measures: list[MeasureDraft], limits: list[int]) -> None:
         m.own_end = m.start + len(text[m.start : own_end].rstrip())
 
 
+@lru_cache(maxsize=8)
+def _layout(text: str) -> tuple[tuple[_Attachment, ...], int, int]:
+    """(attachments, end of the main content, end of the main text). Cached because metadata
+    extraction asks for the trailer of the text the pipeline has just segmented."""
+    attachments = tuple(_find_attachments(text))
+    main_end = attachments[0].pos if attachments else len(text)
+    return attachments, _trailer_start(text, 0, main_end), main_end
+
+
+def trailer(text: str) -> tuple[int, int]:
+    """``segment(text).trailer`` without building the outline."""
+    _, content_end, main_end = _layout(text)
+    return content_end, main_end
+
+
 def segment(text: str) -> OutlineResult:
     """Split a cleaned (simplified) policy text into measures. See the module docstring."""
     result = OutlineResult()
-    attachments = _find_attachments(text)
-    main_end = attachments[0].pos if attachments else len(text)
-    content_end = _trailer_start(text, 0, main_end)
+    attachments, content_end, main_end = _layout(text)
     result.trailer = (content_end, main_end)
+    depth = _bracket_depth(text)  # one pass for all parts
 
     measures: list[MeasureDraft] = []
     limits: list[int] = []
-    _outline_part(text, 0, content_end, [], measures, result.warnings)
+    _outline_part(text, 0, content_end, [], measures, result.warnings, depth)
     limits.extend([content_end] * len(measures))
     for k, att in enumerate(attachments):
         nxt = attachments[k + 1].pos if k + 1 < len(attachments) else len(text)
@@ -550,7 +598,7 @@ def segment(text: str) -> OutlineResult:
         )
         limits.append(att_end)
         before = len(measures)
-        _outline_part(text, att.body, att_end, [att.label], measures, result.warnings)
+        _outline_part(text, att.body, att_end, [att.label], measures, result.warnings, depth)
         limits.extend([att_end] * (len(measures) - before))
 
     if not measures:

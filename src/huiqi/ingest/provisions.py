@@ -175,13 +175,20 @@ class _Ctx:
 
 
 def _sentence_bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
-    start = pos
-    while start > 0 and norm[start - 1] not in breaks:
-        start -= 1
-    end = pos
-    while end < len(norm) and norm[end] not in breaks:
-        end += 1
-    return start, end
+    # C-level searches instead of stepping character by character in both directions.
+    start = max(norm.rfind(b, 0, pos) for b in breaks) + 1
+    return start, _find_break(norm, pos, breaks)
+
+_BREAK_RES: dict[str, re.Pattern[str]] = {}
+
+
+def _find_break(norm: str, pos: int, breaks: str) -> int:
+    pat = _BREAK_RES.get(breaks)
+    if pat is None:
+        pat = _BREAK_RES[breaks] = re.compile("[" + re.escape(breaks) + "]")
+    m = pat.search(norm, pos)
+    return m.start() if m else len(norm)
+
 
 
 def _quoted_spans(norm: str) -> list[tuple[int, int]]:
@@ -467,9 +474,29 @@ def _subject(left: str) -> str | None:
     return cand
 
 
+# The pipeline extracts a measure's provisions and then its targets, which need the same
+# provisions again: remember the last result for that read-only second use.
+_last: tuple[str, list[Provision]] | None = None
+
+
+def provisions_for_reading(text: str) -> list[Provision]:
+    """Provisions of ``text`` for callers that only read them (may be shared: do not mutate)."""
+    last = _last
+    if last is not None and last[0] == text:
+        return last[1]
+    return extract_provisions(text)[0]
+
+
 def extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     """Provisions of one measure's text (simplified script) in order, plus spans of numbers that were
     seen but could not be classified. Offsets index ``text``."""
+    global _last
+    provisions, unparsed = _extract_provisions(text)
+    _last = (text, list(provisions))
+    return provisions, unparsed
+
+
+def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     norm = normalize(text)
     quantities = _scan(norm)
     for q in quantities:

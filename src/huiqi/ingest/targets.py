@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from huiqi.document import Comparator, Provision, ProvisionKind, Target
 from huiqi.ingest.numbers import normalize
-from huiqi.ingest.provisions import extract_provisions
+from huiqi.ingest.provisions import provisions_for_reading
 
 _SENT_BREAK = "。!！?？\n"
 _CLAUSE_BREAK = _SENT_BREAK + ";；"
@@ -48,13 +48,20 @@ _PREFIX_CMP: list[tuple[str, Comparator]] = [
 
 
 def _bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
-    start = pos
-    while start > 0 and norm[start - 1] not in breaks:
-        start -= 1
-    end = pos
-    while end < len(norm) and norm[end] not in breaks:
-        end += 1
-    return start, end
+    # C-level searches instead of stepping character by character in both directions.
+    start = max(norm.rfind(b, 0, pos) for b in breaks) + 1
+    return start, _find_break(norm, pos, breaks)
+
+_BREAK_RES: dict[str, re.Pattern[str]] = {}
+
+
+def _find_break(norm: str, pos: int, breaks: str) -> int:
+    pat = _BREAK_RES.get(breaks)
+    if pat is None:
+        pat = _BREAK_RES[breaks] = re.compile("[" + re.escape(breaks) + "]")
+    m = pat.search(norm, pos)
+    return m.start() if m else len(norm)
+
 
 
 def _is_money(p: Provision) -> bool:
@@ -116,7 +123,7 @@ def _indicator(norm: str, phrase_start: int, start: int, fallback: str) -> str:
 def extract_targets(text: str) -> list[Target]:
     """Quantified goals in ``text`` in order; offsets index ``text`` and ``measure`` is left None."""
     norm = normalize(text)
-    provisions, _ = extract_provisions(text)
+    provisions = provisions_for_reading(text)
     targets: list[Target] = []
     prev_phrase_text = ""
     for i, p in enumerate(provisions):

@@ -18,6 +18,7 @@ __all__ = ["extract_units", "normalize_unit_name"]
 
 _OPEN = "(（"
 _CLOSE = ")）"
+_GROUP_SPECIAL = re.compile(r"[(（)）\n]")
 
 _EXPLICIT = re.compile(r"^(责任单位|责任部门|牵头单位|牵头部门|配合单位|配合部门|协办单位|实施单位|主办单位|承办单位)\s*[:：]")
 _ROLE_LABEL = re.compile(
@@ -57,7 +58,9 @@ def _bracket_groups(text: str) -> list[tuple[int, int]]:
     groups: list[tuple[int, int]] = []
     depth = 0
     start = -1
-    for i, ch in enumerate(text):
+    # Only brackets and line ends change the state: visit just those (found in C).
+    for m in _GROUP_SPECIAL.finditer(text):
+        i, ch = m.start(), m.group()
         if ch in _OPEN:
             if depth == 0:
                 start = i

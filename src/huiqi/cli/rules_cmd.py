@@ -1,0 +1,154 @@
+"""`huiqi calc` and `huiqi rules …`: thin wrappers over huiqi.rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from huiqi.errors import HuiqiError
+
+rules_app = typer.Typer(help="规则包:列出、核对引文、运行规则测试。", no_args_is_help=True)
+
+
+def _console() -> Console:
+    from huiqi.cli.main import console
+
+    return console
+
+
+def _parse_date(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HuiqiError(f"日期格式应为 YYYY-MM-DD,收到 {text}", field="--date") from None
+
+
+def _parse_params(items: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise HuiqiError(f"参数应写成 名称=值,如 lpr_1y=3.45%,收到 {item}", field="--param")
+        key, value = item.split("=", 1)
+        params[key.strip()] = value.strip()
+    return params
+
+
+def calc(
+    profile: Annotated[Path, typer.Argument(help="企业画像文件(YAML 或 JSON),见 examples/")],
+    on: Annotated[str | None, typer.Option("--date", help="计算日期 YYYY-MM-DD,默认今天")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", help="只算某些文件:规则包 id、文号或标题片段")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="覆盖参数,如 lpr_1y=3.45%")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件(json/xlsx)")] = None,
+    cohort: Annotated[Path | None, typer.Option("--cohort", help="申报企业名单 CSV/Excel,用于排名与名额类规则")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="额外或替代的规则包文件/目录")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", help="详细解释某条规则的计算过程(规则 id)")] = None,
+) -> None:
+    """计算一个企业能享受哪些政策、金额多少、为什么,以及还缺哪些信息。"""
+    from huiqi.profile import load_cohort, load_profile
+    from huiqi.rules.calculator import calculate
+    from huiqi.rules.packs import load_packs
+    from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
+
+    console = _console()
+    rulebase = load_packs(list(rules) if rules else None)
+    prof = load_profile(profile, rulebase.fields)
+    applicants = load_cohort(cohort, rulebase.fields) if cohort else None
+    report = calculate(
+        rulebase, prof, on=_parse_date(on), policies=policy or None, params=_parse_params(param), cohort=applicants
+    )
+    if fmt == "json":
+        if out:
+            export_json(report, out)
+            console.print(f"已写入 {out}")
+        else:
+            print(report.to_json())
+        return
+    if fmt == "xlsx":
+        target = out or profile.with_suffix(".结果.xlsx")
+        export_xlsx(report, target)
+        console.print(f"已导出 {target}")
+        return
+    if fmt != "table":
+        raise HuiqiError(f"不支持的输出格式 {fmt},可选 table、json、xlsx", field="--format")
+    render_report(console, report)
+    if explain:
+        matches = [r for r in report.results if r.rule == explain]
+        if not matches:
+            raise HuiqiError(f"结果中没有规则 {explain}", field="--explain")
+        for r in matches:
+            render_explanation(console, r)
+    if out:
+        (export_xlsx if out.suffix.lower() == ".xlsx" else export_json)(report, out)
+        console.print(f"已导出 {out}")
+
+
+@rules_app.command("list")
+def rules_list(
+    policy: Annotated[list[str] | None, typer.Option("--policy", help="只列某些文件")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="规则包文件/目录")] = None,
+) -> None:
+    """列出规则包中的全部规则与线索。"""
+    from huiqi.rules.packs import load_packs
+
+    rb = load_packs(list(rules) if rules else None)
+    if policy:
+        rb = rb.filter(policy)
+    table = Table(title=f"规则({len(rb.rules)} 条,线索 {len(rb.leads)} 条)")
+    for col in ("规则 id", "名称", "文件", "条款", "类型", "对象", "部门"):
+        table.add_column(col, overflow="fold")
+    for cr in rb.rules:
+        r = cr.rule
+        table.add_row(
+            r.id, r.title, cr.pack.document.id, r.citation.clause, r.kind,
+            {"enterprise": "企业", "project": "项目"}.get(r.beneficiary, r.beneficiary), "、".join(cr.department),
+        )
+    _console().print(table)
+
+
+@rules_app.command("check")
+def rules_check(
+    db: Annotated[str | None, typer.Option("--db", help="已导入的政策库;不给则直接读取 --seeds 目录")] = None,
+    seeds: Annotated[Path, typer.Option("--seeds", help="政策原文目录")] = Path("../shared/seeds"),
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="规则包文件/目录")] = None,
+) -> None:
+    """核对每条规则的出处:文件、条款存在,引文与原文逐字一致。"""
+    from huiqi.rules.check import check_citations, documents_from_paths, format_problems
+    from huiqi.rules.packs import load_packs
+
+    rb = load_packs(list(rules) if rules else None)
+    if db:
+        from huiqi.policybase.db import connect
+
+        problems = check_citations(rb, connect(db))
+    else:
+        problems = check_citations(rb, documents_from_paths([seeds]))
+    console = _console()
+    if problems:
+        console.print(format_problems(problems))
+        raise typer.Exit(1)
+    console.print(f"引文核对通过:{len(rb.rules)} 条规则、{len(rb.leads)} 条线索全部与原文一致")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="测试文件(*.tests.yaml);默认全部内置")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="逐条显示")] = False,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="规则包文件/目录")] = None,
+) -> None:
+    """运行规则包旁的 YAML 测试用例(档位、边界、有效期、上限、叠加)。"""
+    from huiqi.rules.packs import load_packs
+    from huiqi.rules.testing import run_rule_tests
+
+    rb = load_packs(list(rules) if rules else None)
+    report = run_rule_tests(rb, list(paths) if paths else None)
+    _console().print(report.text(verbose))
+    if not report.ok:
+        raise typer.Exit(1)

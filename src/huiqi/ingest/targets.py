@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from huiqi.document import Comparator, Provision, ProvisionKind, Target
 from huiqi.ingest.numbers import normalize
-from huiqi.ingest.provisions import provisions_for_reading
+from huiqi.ingest.provisions import _sentence_bounds, provisions_for_reading
 
 _SENT_BREAK = "。!！?？\n"
 _CLAUSE_BREAK = _SENT_BREAK + ";；"
@@ -47,20 +47,7 @@ _PREFIX_CMP: list[tuple[str, Comparator]] = [
 ]
 
 
-def _bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
-    # C-level searches instead of stepping character by character in both directions.
-    start = max(norm.rfind(b, 0, pos) for b in breaks) + 1
-    return start, _find_break(norm, pos, breaks)
-
-_BREAK_RES: dict[str, re.Pattern[str]] = {}
-
-
-def _find_break(norm: str, pos: int, breaks: str) -> int:
-    pat = _BREAK_RES.get(breaks)
-    if pat is None:
-        pat = _BREAK_RES[breaks] = re.compile("[" + re.escape(breaks) + "]")
-    m = pat.search(norm, pos)
-    return m.start() if m else len(norm)
+_bounds = _sentence_bounds
 
 
 

@@ -258,6 +258,8 @@ def _title_candidates(header: str, body: str) -> list[str]:
             and "。" not in line
             and not lines[k + 1].startswith("关于")
             and not _ORGAN_LINE.search(line)
+            # a date or code cell of the header table is never the first half of a title
+            and re.search(r"[\u4e00-\u9fff]{4}", line) is not None
         ):
             joined = line + lines[k + 1]
             if len(joined) <= 150 and _TITLE_END.search(joined) and "。" not in joined and "," not in joined:
@@ -306,6 +308,23 @@ def _signature(body: str) -> tuple[list[str], date | None]:
         ):
             names.append(piece)
     return names, signed
+
+
+_DATE_LINE = re.compile(r"^\s*(?P<d>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\s*$")
+
+
+def _notice_signature_date(body: str) -> date | None:
+    """Date under the signature of a 印发 notice that precedes the policy text itself.
+
+    Pages of the genre often carry "关于印发…的通知", the notice's signature and date, then
+    the policy: the first date line that directly follows an organ's name is the signing date.
+    """
+    lines = [ln.strip() for ln in body[:4000].splitlines()]
+    for k, line in enumerate(lines):
+        m = _DATE_LINE.match(line)
+        if m and k > 0 and _ORGAN_LINE.search(lines[k - 1]) and len(lines[k - 1]) <= 40:
+            return parse_date(m.group("d"))
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -425,7 +444,7 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     # issuers: title prefix, then signature block, then the page's publisher fields
     sig_names, sig_date = _signature(body)
     if meta.signed_date is None and meta.status == "final":
-        meta.signed_date = sig_date
+        meta.signed_date = sig_date or _notice_signature_date(body)
     prefix_organs: list[str] = []
     pm = re.match(r"^(?P<p>.+?)关于", title)
     if pm and not pm.group("p").startswith(("《", "对")):

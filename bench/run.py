@@ -14,13 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc"]
+    wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc", "simulate", "evaluate"]
     console = Console(width=160)
     results: list[dict[str, object]] = []
     if "ingest" in wanted:
@@ -28,19 +28,25 @@ def main(argv: list[str]) -> int:
 
         results += ingest_bench.run(n=200 if quick else 1000)
     if "calc" in wanted:
-        try:
-            import calc_bench
-        except ImportError:
-            calc_bench = None  # type: ignore[assignment]
-        if calc_bench is not None:
-            results += calc_bench.run(iterations=500 if quick else 5000)
-    for name in {str(r["benchmark"]) for r in results}:
+        import calc_bench
+
+        results += calc_bench.run(iterations=500 if quick else 5000)
+    if "simulate" in wanted:
+        import simulate_bench
+
+        results += simulate_bench.run(quick=quick)
+    if "evaluate" in wanted:
+        import evaluate_bench
+
+        results += evaluate_bench.run(n=100_000 if quick else 1_000_000)
+    for name in dict.fromkeys(str(r["benchmark"]) for r in results):
         rows = [r for r in results if r["benchmark"] == name]
         table = Table(title=f"benchmark: {name}")
-        for col in rows[0]:
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        for col in columns:
             table.add_column(col)
         for r in rows:
-            table.add_row(*(str(v) for v in r.values()))
+            table.add_row(*(str(r.get(c, "")) for c in columns))
         console.print(table)
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)

@@ -12,7 +12,12 @@ OUT    ?= var/documents
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,spark]'
+	@# Chinese labels in PNG charts need a CJK font; best effort, charts fall back to English labels.
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1)) || \
+	  echo "提示:未能安装中文字体 fonts-wqy-microhei,PNG 图表将使用英文标签"; }
 	touch $(STAMP)
 
 venv: $(STAMP)

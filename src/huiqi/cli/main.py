@@ -260,10 +260,12 @@ def schema(
 
 
 def _register_subcommands() -> None:
+    from huiqi.cli.evaluate_cmd import evaluate
     from huiqi.cli.rules_cmd import calc, rules_app
 
     app.command("calc")(calc)
     app.add_typer(rules_app, name="rules")
+    app.command("evaluate")(evaluate)
 
 
 _register_subcommands()

@@ -50,6 +50,9 @@ def calc(
     cohort: Annotated[Path | None, typer.Option("--cohort", help="申报企业名单 CSV/Excel,用于排名与名额类规则")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="额外或替代的规则包文件/目录")] = None,
     explain: Annotated[str | None, typer.Option("--explain", help="详细解释某条规则的计算过程(规则 id)")] = None,
+    evaluations: Annotated[Path, typer.Option("--evaluations", help="亩均评价结果目录:画像未写类别时取最近一次评价")] = Path(
+        "var/evaluations"
+    ),
 ) -> None:
     """计算一个企业能享受哪些政策、金额多少、为什么,以及还缺哪些信息。"""
     from huiqi.profile import load_cohort, load_profile
@@ -61,9 +64,15 @@ def calc(
     rulebase = load_packs(list(rules) if rules else None)
     prof = load_profile(profile, rulebase.fields)
     applicants = load_cohort(cohort, rulebase.fields) if cohort else None
+    when = _parse_date(on)
+    from huiqi.evaluation.link import fill_class_from_evaluation
+
+    note = fill_class_from_evaluation(prof, evaluations, on=when)
     report = calculate(
-        rulebase, prof, on=_parse_date(on), policies=policy or None, params=_parse_params(param), cohort=applicants
+        rulebase, prof, on=when, policies=policy or None, params=_parse_params(param), cohort=applicants
     )
+    if note:
+        report.notes.append(note)
     if fmt == "json":
         if out:
             export_json(report, out)

@@ -128,6 +128,7 @@ class CalcReport(_Model):
     ask_next: list[Question] = Field(default_factory=list)
     leads: list[LeadResult] = Field(default_factory=list)
     parameters: dict[str, str] = Field(default_factory=dict, description="计算所用参数值")
+    notes: list[str] = Field(default_factory=list, description="输入来源说明,如 亩均评价类别取自最近一次评价")
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -54,6 +54,8 @@ def render_report(console: Console, report: CalcReport) -> None:
     if report.parameters:
         params = "、".join(f"{k}={v}" for k, v in report.parameters.items())
         body.append(f"\n所用参数:{params}", style="dim")
+    for note in report.notes:
+        body.append(f"\n{note}", style="dim")
     console.print(Panel(body, title=title, expand=False))
 
     if granted:

@@ -1,0 +1,117 @@
+"""亩均效益综合评价 — grade every enterprise A/B/C/D and drive differentiated policies.
+
+Public API::
+
+    from huiqi.evaluation import load_methodology, evaluate, class_lookup
+
+    m = load_methodology("zhejiang-county")            # built-in name or YAML path
+    ev = evaluate("population.parquet", m, year=2023)  # engine="duckdb" | "spark" | "python"
+    ev.enterprises                                     # Arrow table: indicators, scores, rank, class, reason
+    ev.summary.by_district                             # class distribution per district
+    ev.store()                                         # var/evaluations/zhejiang-county-2023.parquet
+    class_lookup("var/evaluations", "E0000001")        # ("B", "亩均效益综合评价 zhejiang-county 2023年度(…)")
+
+See docs/evaluation.md for the methodology format and the exact grading rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from huiqi.errors import InputError
+from huiqi.evaluation.methodology import (
+    Methodology,
+    builtin_methodologies,
+    load_methodology,
+    methodology_json_schema,
+)
+from huiqi.evaluation.population import Population, describe
+from huiqi.evaluation.result import (
+    DEFAULT_STORE,
+    ClassRecord,
+    Evaluation,
+    Summary,
+    class_lookup,
+    conform,
+    latest_class,
+    output_schema,
+)
+
+Engine = Literal["duckdb", "spark", "python"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark", "python")
+
+__all__ = [
+    "DEFAULT_STORE",
+    "ENGINES",
+    "ClassRecord",
+    "Evaluation",
+    "Methodology",
+    "Summary",
+    "builtin_methodologies",
+    "class_lookup",
+    "evaluate",
+    "latest_class",
+    "load_methodology",
+    "methodology_json_schema",
+    "output_schema",
+]
+
+
+def evaluate(
+    population: Population,
+    methodology: Methodology | str | Path,
+    year: int | None = None,
+    engine: str = "duckdb",
+    *,
+    params: Mapping[str, Decimal | int | str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Grade a population with a methodology.
+
+    ``population``: a .parquet/.csv/.xlsx file, a Parquet directory, ``file.duckdb::table``,
+    an Arrow table or a list of row dicts. ``year`` selects rows of that year when the
+    population has a ``year`` column (default: the methodology's year). ``params``
+    overrides methodology parameters (e.g. last year's average for a benchmark).
+    """
+    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    if engine not in ENGINES:
+        raise InputError(f"不支持的计算引擎 {engine!r}", hint="可选:duckdb、spark、python")
+    chosen_year = year if year is not None else m.year
+    overrides = _params(m, params)
+    start = time.perf_counter()
+    if engine == "duckdb":
+        from huiqi.evaluation import engine_duckdb
+
+        table, info = engine_duckdb.run(population, m, year=chosen_year, params=overrides, progress=progress)
+    elif engine == "spark":
+        from huiqi.evaluation import engine_spark
+
+        table, info = engine_spark.run(population, m, year=chosen_year, params=overrides, progress=progress)
+    else:
+        from huiqi.evaluation import engine_python
+
+        table, info = engine_python.run(population, m, year=chosen_year, params=overrides, progress=progress)
+    if table.num_rows == 0 and chosen_year is not None and "year" in info.columns:
+        raise InputError(f"企业名录中没有 {chosen_year} 年度的数据", file=info.file,
+                         hint="用 --year 指定年度,或检查 year 列")
+    return Evaluation(m, chosen_year, engine, conform(table, m), describe(population), info.warnings,
+                      time.perf_counter() - start)
+
+
+def _params(m: Methodology, params: Mapping[str, Decimal | int | str] | None) -> dict[str, Decimal]:
+    from huiqi.evaluation.methodology import parse_decimal
+
+    out: dict[str, Decimal] = {}
+    for key, raw in (params or {}).items():
+        if key not in m.parameters:
+            raise InputError(f"评价方法 {m.id} 没有参数 {key}",
+                             hint=f"可用参数:{'、'.join(m.parameters) or '无'}")
+        value = parse_decimal(raw)
+        if not isinstance(value, Decimal):
+            raise InputError(f"参数 {key} 的值 {raw!r} 不是有效的数值")
+        out[key] = value
+    return out

@@ -266,6 +266,10 @@ def _register_subcommands() -> None:
     app.command("calc")(calc)
     app.add_typer(rules_app, name="rules")
     app.command("evaluate")(evaluate)
+    from huiqi.cli.simulate_cmd import simulate, synth
+
+    app.command("synth")(synth)
+    app.command("simulate")(simulate)
 
 
 _register_subcommands()

@@ -1,0 +1,209 @@
+"""Population engines: every rule of a rule base over a whole enterprise population, set-based.
+
+```python
+from huiqi.engines import run_population
+res = run_population(rulebase, "population.parquet", on=date(2022, 9, 1))   # engine="duckdb" | "spark"
+res.relation            # duckdb relation: one row per (rule, subject), columns in OUTPUT_COLUMNS
+res.arrow()             # the same as a pyarrow.Table
+res.rows, res.rule_evaluations, res.seconds, res.timings, res.warnings
+```
+
+The semantics are the single-enterprise calculator's (``huiqi.rules.calculator``), to the
+yuan — see ``tests/test_engine_equivalence.py`` — with the population as the cohort of
+rank/quota rules and no award history (stacking ``once``/``once_per_level`` only among
+results of the same run). Fund caps are left to the simulation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from huiqi.engines.compile import OUTPUT_COLUMNS, CompiledSql, RuleInfo, compile_rulebase_sql
+from huiqi.engines.population import Population, PopulationSource, open_population
+from huiqi.errors import InputError
+from huiqi.rules.calculator import plan_for
+
+__all__ = ["OUTPUT_COLUMNS", "PopulationResult", "run_population"]
+
+Engine = Literal["duckdb", "spark"]
+
+
+@dataclass
+class PopulationResult:
+    """Results of one population run (one row per rule and subject, plus pack leads)."""
+
+    relation: duckdb.DuckDBPyRelation
+    con: duckdb.DuckDBPyConnection
+    engine: str
+    on: date
+    rows: int  # population rows read (enterprise × project rows)
+    enterprises: int
+    rule_evaluations: int  # result rows of rules (rows × applicable rules), leads excluded
+    seconds: float
+    timings: dict[str, float]
+    warnings: list[str]
+    rules: list[RuleInfo]
+    leads: list[RuleInfo]
+    compiled: CompiledSql
+    table: str = "results"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def arrow(self) -> pa.Table:
+        return self.relation.to_arrow_table()
+
+    def status_counts(self) -> dict[str, int]:
+        from huiqi.engines.compile import STATUSES
+
+        return {STATUSES[int(s)]: int(n) for s, n in self.con.execute(
+            f"SELECT sc, count(*) FROM {self.table}_core GROUP BY sc ORDER BY sc").fetchall()}
+
+    def write_parquet(self, path: str | Path) -> Path:
+        """All results as one Parquet file (contract columns)."""
+        out = Path(path)
+        self.con.execute(f"COPY (SELECT * FROM {self.table}) TO '{str(out).replace(chr(39), chr(39) * 2)}' "
+                         "(FORMAT parquet)")
+        return out
+
+    @property
+    def evaluations_per_second(self) -> float:
+        run = self.timings.get("execute", self.seconds)
+        return self.rule_evaluations / run if run > 0 else 0.0
+
+
+def run_population(
+    rulebase: Any,
+    population: PopulationSource | Population,
+    on: date,
+    engine: Engine = "duckdb",
+    params: Mapping[str, str] | None = None,
+    policies: Sequence[str] | None = None,
+    master: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    layout: Literal["wide", "per_rule"] = "wide",
+    single_statement: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    workdir: str | Path | None = None,
+) -> PopulationResult:
+    """Evaluate every rule of ``rulebase`` (or the ``policies`` selected) for every row of ``population``.
+
+    ``population``: a file path / ``duckdb:PATH::TABLE`` / ``sqlite:PATH::TABLE`` spec,
+    a ``pyarrow.Table``, or an already opened :class:`Population`. ``params`` overrides
+    parameters (``{"lpr_1y": "3.45%"}``). ``engine="spark"`` runs the same SQL on Spark
+    (``master`` = cluster URL; default local mode). ``progress`` receives Chinese
+    progress messages.
+    """
+    from huiqi.engines import duckdb_engine as dk
+
+    started = time.perf_counter()
+    say = progress or (lambda _m: None)
+    workspace = dk.Workspace(workdir)
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        if isinstance(population, Population):
+            pop = population
+            con = pop.con
+        else:
+            con = dk.connect(workspace, memory_limit, threads)
+            say("读取并检查企业名录")
+            t = time.perf_counter()
+            pop = open_population(population, con=con, fields=getattr(rulebase, "fields", None))
+            open_seconds = time.perf_counter() - t
+        timings: dict[str, float] = {}
+        if not isinstance(population, Population):
+            timings["open"] = open_seconds
+        t = time.perf_counter()
+        dialect = "spark" if engine == "spark" else "duckdb"
+        if engine not in ("duckdb", "spark"):
+            raise InputError(f"未知的计算引擎 {engine}", hint="可用:duckdb、spark")
+        compiled = compile_rulebase_sql(rulebase, on, dialect, params=params, policies=policies,
+                                        columns=pop.columns, has_projects=pop.has_projects,
+                                        relation=pop.select_sql if engine == "duckdb" else None, layout=layout)
+        timings["compile"] = time.perf_counter() - t
+        warnings = [*pop.warnings, *_column_warnings(rulebase, compiled), *_region_warnings(rulebase, pop, compiled)]
+        if engine == "spark":
+            from huiqi.engines import spark_engine
+
+            table, run_timings = spark_engine.execute(compiled, pop, workspace, master=master, progress=say)
+        else:
+            table, run_timings = dk.execute(compiled, pop, workspace, progress=say, single_statement=single_statement)
+        timings.update(run_timings)
+        counts = pop.con.execute(
+            f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {table}_core").fetchall()[0]
+        result = PopulationResult(
+            relation=pop.con.table(table), con=pop.con, engine=engine, on=on, rows=pop.rows,
+            enterprises=_enterprises(pop), rule_evaluations=int(counts[0]),
+            seconds=time.perf_counter() - started, timings=timings, warnings=warnings,
+            rules=compiled.rules, leads=compiled.leads, compiled=compiled, table=table,
+            extras={"population": pop})
+    except BaseException:
+        if con is not None and not isinstance(population, Population):
+            con.close()
+        workspace.cleanup()
+        raise
+    dk.keep_alive(result, workspace, pop.con if not isinstance(population, Population) else _NoClose())
+    return result
+
+
+class _NoClose:
+    """A caller's own Population keeps its connection open."""
+
+    def close(self) -> None:
+        return None
+
+
+def _enterprises(pop: Population) -> int:
+    if not pop.has_projects:
+        return pop.rows
+    return int(pop.con.execute("SELECT count(DISTINCT id) FROM population").fetchall()[0][0])
+
+
+def _column_warnings(rulebase: Any, compiled: CompiledSql) -> list[str]:
+    registry = getattr(rulebase, "fields", None)
+    out = []
+    for col, rules in sorted(compiled.missing_columns.items()):
+        label = registry.label(col) if registry is not None else col
+        shown = "、".join(rules[:5]) + (f" 等{len(rules)}条" if len(rules) > 5 else "")
+        out.append(f"企业名录缺少列 {col}({label}):规则 {shown} 需要它,将视为未知(无法判定)")
+    return out
+
+
+def _region_warnings(rulebase: Any, pop: Population, compiled: CompiledSql) -> list[str]:
+    """All enterprises outside every rule's area (a Binzhou population against Linhai rules …)."""
+    from huiqi.rules.calculator import _jurisdiction, plan_for
+
+    if pop.rows == 0:
+        return []
+    regions = pop.regions(limit=1000)
+    if len(regions) > 1000:
+        return []
+    plan = plan_for(rulebase)
+    wanted = {info.index for info in compiled.rules}
+    rules = [pr for pr in plan.rules if pr.index in wanted]
+    if not rules:
+        return []
+    for region in regions:
+        view = {k: v for k, v in region.items() if v}
+        if any(_jurisdiction(pr, view)[0] != "out_of_jurisdiction" for pr in rules):
+            return []
+    places: Counter[str] = Counter()
+    for region in regions:
+        places["".join(v for v in (region.get("province"), region.get("city"), region.get("county")) if v) or "未知"] += 1
+    areas = []
+    for pr in rules:
+        for j in pr.jurisdictions:
+            text = "".join(x for x in (j.province, j.city, j.county) if x)
+            if text and text not in areas:
+                areas.append(text)
+    return [f"企业名录中的企业所在地({'、'.join(list(places)[:5])})不在任何规则的适用地区内"
+            f"(规则适用于:{'、'.join(areas[:8])}),全部结果均为 out_of_jurisdiction"]

@@ -1,0 +1,1126 @@
+"""Rule packs → SQL: the whole rule base as set-based queries over an enterprise population.
+
+The calculator (``huiqi.rules.calculator``) is the definition of what a rule means; this
+module writes the *same* semantics as SQL for DuckDB or Spark, reading the very same
+compiled plan (``plan_for``) and translating every expression with
+``huiqi.rules.expr.to_sql`` — the rule files are never copied or re-interpreted.
+
+Input: a relation (default ``population``) with one row per (enterprise, project) and
+typed columns (:mod:`huiqi.engines.population`: money/integer BIGINT, number/percent
+DECIMAL(38,6), booleans, text), plus — when some enterprise has projects —
+``first_project(id, project_id)``, naming the row that carries the enterprise's own
+fields (the smallest project id).
+
+Pipeline per (rule, subject), exactly as ``calculate``: validity → jurisdiction →
+conditions (three-valued) → amount (formula / tier bands / lookup table) → award caps →
+rounding to integer yuan → rank/quota decision → stacking → shared enterprise caps.
+Fund caps are not applied here (the simulation allocates them).
+
+Query shape ("wide", one scan): every rule is a few columns of one projection over the
+population row (conditions, amount, status, missing fields), the row's results are
+packed into an array of structs and UNNESTed (Spark: exploded) into one output row per
+(rule, subject). Rules whose outcome depends on other rows — rank/quota (window over the
+whole population: the population is the cohort), stacking groups that can meet within an
+enterprise, enterprise caps shared by several rules or projects (cumulative window in
+rule order) — run the same projection a second time for their *active* rows (granted, or
+ranked) and finish with window functions; every other row is final after the first pass,
+because later steps only ever change granted rows.
+
+Output rows (``CORE_COLUMNS``): ``id, project_id, ri, sc, amount, upper_bound, mm,
+province, city, county, district`` with ``ri`` the rule index, ``sc`` the status code and
+``mm`` the missing fields of an undecided row as a bit mask over the rule's fields in
+reading order (-1: a project rule for an enterprise without projects);
+:meth:`CompiledSql.results_view` turns them into the contract columns (rule, document,
+clause, department, kind, beneficiary, status, missing …) without storing strings or
+lists per row — building a list per rule and row made the engine three times slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from huiqi.errors import RuleError
+from huiqi.rules.calculator import (
+    PRule,
+    _all_pexprs,
+    _cap_group,
+    _key_text,
+    _norm_place,
+    _param_env,
+    _round,
+    _selected,
+    _strip_class,
+    plan_for,
+)
+from huiqi.rules.expr import Expr, to_sql
+from huiqi.rules.expr_ast import (
+    Arith,
+    Bool,
+    Call,
+    Cmp,
+    Field,
+    In,
+    Logic,
+    Neg,
+    Node,
+    Not,
+    Null,
+    Num,
+    Str,
+    Tier,
+    tidy,
+)
+from huiqi.rules.expr_sql import SqlGenerator, sql_string
+from huiqi.rules.model import Jurisdiction
+
+__all__ = [
+    "COLUMN_TYPES",
+    "CORE_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "STATUSES",
+    "CompiledSql",
+    "RuleInfo",
+    "compile_rulebase_sql",
+    "field_kind",
+]
+
+Dialect = Literal["duckdb", "spark"]
+Layout = Literal["wide", "per_rule"]
+DEC = "DECIMAL(38,6)"
+ENTERPRISE = "enterprise"
+NO_NAME = "未命名企业"  # the calculator's name for a profile without one (rank tie-break)
+REGION_COLUMNS = ("province", "city", "county", "district")
+STANDARD_COLUMNS = ("id", "name", "project_id", *REGION_COLUMNS)
+# Status codes of the stored results (one byte per row instead of a string).
+STATUSES = ("granted", "stacked_out", "not_eligible", "undecided", "not_in_force", "out_of_jurisdiction", "lead")
+CORE_COLUMNS = ("id", "project_id", "ri", "sc", "amount", "upper_bound", "mm", *REGION_COLUMNS)
+MAX_FIELDS = 62  # fields one rule may read (bits of the missing mask)
+# The result relation handed to the simulation (contract: docs/simulation-contract.md).
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "id", "project_id", "rule", "document", "clause", "department", "kind", "beneficiary", "status",
+    "amount", "upper_bound", "missing", *REGION_COLUMNS,
+)
+_PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "县", "区")
+
+# SQL type of a field column in the typed population, by field type (fields.yaml).
+COLUMN_TYPES: dict[str, str] = {
+    "money": "BIGINT", "integer": "BIGINT", "number": DEC, "percent": DEC, "boolean": "BOOLEAN",
+    "enum": "VARCHAR", "text": "VARCHAR", "date": "VARCHAR", "flag": "BOOLEAN",
+}
+
+
+def field_kind(registry: Any, path: str) -> str:
+    """Column kind of a field path: money, integer, number, percent, boolean, enum, text, date, flag."""
+    spec = registry.get(path) if registry is not None else None
+    if spec is None:
+        return "text"
+    if getattr(spec, "member_of", None):
+        return "flag"
+    kind = str(spec.type)
+    return "text" if kind == "list" else kind
+
+
+# -- dialect helpers ------------------------------------------------------------------------
+
+
+class _Dialect:
+    def __init__(self, dialect: Dialect) -> None:
+        if dialect not in ("duckdb", "spark"):
+            raise RuleError(f"不支持的 SQL 方言 {dialect!r}(可用:duckdb、spark)")
+        self.name = dialect
+        self.spark = dialect == "spark"
+
+    def ident(self, name: str) -> str:
+        if self.spark:
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def string(self, value: str) -> str:
+        return sql_string(value, self.name)  # type: ignore[arg-type]
+
+    def type(self, sql_type: str) -> str:
+        if self.spark:
+            return {"VARCHAR": "STRING", "VARCHAR[]": "ARRAY<STRING>"}.get(sql_type, sql_type)
+        return sql_type
+
+    def decimal(self, value: Decimal) -> str:
+        return f"CAST({format(value, 'f')} AS {DEC})"
+
+    def literal(self, value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int | Decimal):
+            return self.decimal(Decimal(value))
+        return self.string(str(value))
+
+    @staticmethod
+    def is_false(x: str) -> str:
+        # Spark has no ``IS FALSE`` in every version; COALESCE works in both engines.
+        return f"COALESCE(NOT ({x}), FALSE)"
+
+    @staticmethod
+    def is_true(x: str) -> str:
+        return f"COALESCE({x}, FALSE)"
+
+    def to_bigint(self, x: str) -> str:
+        """Truncate toward zero like Python's int() (DuckDB's cast would round)."""
+        return f"CAST({x} AS BIGINT)" if self.spark else f"CAST(trunc({x}) AS BIGINT)"
+
+    def array(self, items: Sequence[str]) -> str:
+        body = ", ".join(items)
+        return f"array({body})" if self.spark else f"[{body}]"
+
+    def struct(self, fields: Sequence[tuple[str, str]]) -> str:
+        if self.spark:
+            return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields) + ")"
+        return "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields) + ")"
+
+    @property
+    def explode(self) -> str:
+        return "explode" if self.spark else "unnest"
+
+
+# -- rule metadata -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """One output rule (or pack lead) and the constants every result row of it carries."""
+
+    index: int
+    rule: str
+    title: str
+    document: str
+    clause: str
+    department: str | None
+    kind: str | None
+    beneficiary: str
+    upper_bound: bool
+    per_project: bool
+    lead: bool = False
+    complex: bool = False
+    fields: tuple[str, ...] = ()  # reading order: bit k of the missing mask is fields[k]
+    project_fields: tuple[str, ...] = ()  # missing list when an enterprise has no project
+
+
+@dataclass
+class CompiledSql:
+    """The SQL of one rule base for one date, dialect and population layout.
+
+    ``parts`` are SELECTs producing ``CORE_COLUMNS``; run them one by one (INSERT) or
+    together (:attr:`sql`). ``infos`` maps ``ri`` to the rule (or lead) it stands for.
+    """
+
+    dialect: Dialect
+    on: date
+    parts: list[tuple[str, str]]
+    rules: list[RuleInfo]
+    leads: list[RuleInfo]
+    # population column → ids of the rules that read it, for columns the population lacks
+    missing_columns: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sql(self) -> str:
+        """Everything as one statement (UNION ALL of the parts)."""
+        return "\nUNION ALL\n".join(f"SELECT * FROM ({sql}) AS part{i}" for i, (_, sql) in enumerate(self.parts))
+
+    @property
+    def infos(self) -> list[RuleInfo]:
+        return sorted([*self.rules, *self.leads], key=lambda i: i.index)
+
+    def results_view(self, core: str) -> str:
+        """DuckDB SELECT turning stored core rows into the contract columns (constant lists indexed by ri)."""
+        size = max((i.index for i in self.infos), default=-1) + 1
+        table: list[RuleInfo | None] = [None] * size
+        for info in self.infos:
+            table[info.index] = info
+
+        def lst(get: Callable[[RuleInfo], str | None]) -> str:
+            items = ["NULL" if i is None or get(i) is None else sql_string(str(get(i)), "duckdb") for i in table]
+            return f"CAST([{', '.join(items)}] AS VARCHAR[])" if items else "CAST([] AS VARCHAR[])"
+
+        def lists(get: Callable[[RuleInfo], Sequence[str]]) -> str:
+            items = ["[" + ", ".join(sql_string(f, "duckdb") for f in (get(i) if i else ())) + "]" for i in table]
+            return f"CAST([{', '.join(items)}] AS VARCHAR[][])" if items else "CAST([] AS VARCHAR[][])"
+
+        status = "[" + ", ".join(sql_string(s, "duckdb") for s in STATUSES) + "]"
+        missing = (f"CASE WHEN mm IS NULL THEN NULL WHEN mm = -1 THEN {lists(lambda i: i.project_fields)}[ri + 1] "
+                   f"ELSE list_filter({lists(lambda i: i.fields)}[ri + 1], "
+                   f"lambda __f, __i: (mm >> (__i - 1)) & 1 = 1) END")
+        cols = [
+            "id", "project_id",
+            f"{lst(lambda i: i.rule)}[ri + 1] AS rule", f"{lst(lambda i: i.document)}[ri + 1] AS document",
+            f"{lst(lambda i: i.clause)}[ri + 1] AS clause", f"{lst(lambda i: i.department)}[ri + 1] AS department",
+            f"{lst(lambda i: i.kind)}[ri + 1] AS kind", f"{lst(lambda i: i.beneficiary)}[ri + 1] AS beneficiary",
+            f"{status}[sc + 1] AS status", "amount", "upper_bound", f"{missing} AS missing", *REGION_COLUMNS,
+        ]
+        return f"SELECT {', '.join(cols)} FROM {core}"
+
+
+# -- expressions → SQL ---------------------------------------------------------------------
+
+
+class _Columns:
+    """How expression names map to SQL: population columns, parameter constants, the date."""
+
+    def __init__(self, d: _Dialect, registry: Any, present: Collection[str] | None,
+                 params: Mapping[str, Any], on: date) -> None:
+        self.d = d
+        self.registry = registry
+        self.present = None if present is None else set(present)
+        self.params = params
+        self.on = on
+        self.absent_reads: dict[str, list[str]] = {}
+        self._rule: str | None = None
+
+    def has(self, name: str) -> bool:
+        return self.present is None or name in self.present
+
+    def __call__(self, name: str) -> str:
+        if name == "date":
+            return self.d.string(self.on.isoformat())
+        scope, _, rest = name.partition(".")
+        if scope == "param":
+            return self.d.literal(self.params.get(rest))
+        if scope == "region":
+            return self.d.ident(rest)
+        if not self.has(name):
+            if self._rule is not None:
+                readers = self.absent_reads.setdefault(name, [])
+                if self._rule not in readers:
+                    readers.append(self._rule)
+            sql_type = COLUMN_TYPES.get(field_kind(self.registry, name), "VARCHAR")
+            return f"CAST(NULL AS {self.d.type(sql_type)})"
+        return self.d.ident(name)
+
+    def always_missing(self, name: str) -> bool:
+        """Fields that are unknown for every row: absent parameters and absent columns."""
+        if name == "date":
+            return False
+        scope, _, rest = name.partition(".")
+        if scope == "param":
+            return self.params.get(rest) is None
+        if scope == "region":
+            return False
+        return not self.has(name)
+
+    def never_missing(self, name: str) -> bool:
+        if name == "date":
+            return True
+        scope, _, rest = name.partition(".")
+        return scope == "param" and self.params.get(rest) is not None
+
+
+class _Translator:
+    """Value SQL (via to_sql) and the SQL list of missing fields, per expression."""
+
+    def __init__(self, d: _Dialect, cols: _Columns) -> None:
+        self.d = d
+        self.cols = cols
+
+    def value(self, expr: Expr) -> str:
+        return to_sql(expr, self.cols, self.d.name)  # type: ignore[arg-type]
+
+    def node(self, node: Node, text: str) -> str:
+        # Sub-expressions (an if's condition, a coalesce argument) through the same
+        # generator that to_sql uses for whole expressions.
+        return SqlGenerator(self.cols, self.d.name, text).gen(node)  # type: ignore[arg-type]
+
+    def missing(self, expr: Expr, bits: Mapping[str, int]) -> str:
+        """BIGINT mask of the absent fields the evaluator reads (Result.missing), bit ``bits[name]``.
+
+        Mirrors huiqi.rules.expr_eval: every operand is read, except that ``if`` reads only
+        the branch its (known) condition selects, ``coalesce`` stops at the first known
+        argument and ``tier`` reads only the row x falls in. Callers use it only where the
+        expression's value is NULL, as the calculator lists missing fields only then.
+        """
+        return _or(self._parts(expr.ast, expr.text, bits))
+
+    def _parts(self, n: Node, text: str, bits: Mapping[str, int]) -> list[str]:
+        d = self.d
+        if isinstance(n, Field):
+            if self.cols.never_missing(n.name):
+                return []
+            bit = str(1 << bits[n.name])
+            if self.cols.always_missing(n.name):
+                return [bit]
+            return [f"CASE WHEN {self.cols(n.name)} IS NULL THEN {bit} ELSE 0 END"]
+        if isinstance(n, Num | Str | Bool | Null):
+            return []
+        if isinstance(n, Neg | Not):
+            return self._parts(n.operand, text, bits)
+        if isinstance(n, Arith | Cmp):
+            return self._parts(n.left, text, bits) + self._parts(n.right, text, bits)
+        if isinstance(n, Logic):
+            return [p for o in n.operands for p in self._parts(o, text, bits)]
+        if isinstance(n, In):
+            return self._parts(n.needle, text, bits) + [p for i in n.items for p in self._parts(i, text, bits)]
+        if isinstance(n, Tier):
+            head = self._parts(n.x, text, bits)
+            branches = [(b, self._parts(v, text, bits)) for b, v in zip(n.bounds, n.values, strict=True)]
+            below = self._parts(n.default, text, bits)
+            if not below and not any(p for _, p in branches):
+                return head
+            x = self.node(n.x, text)
+            arms = [f"WHEN {x} IS NULL THEN 0"]
+            for bound, parts in reversed(branches):
+                arms.append(f"WHEN {x} >= {d.decimal(bound)} THEN {_or(parts)}")
+            return [*head, f"CASE {' '.join(arms)} ELSE {_or(below)} END"]
+        if isinstance(n, Call):
+            if n.func == "if":
+                cond, then, other = n.args
+                head = self._parts(cond, text, bits)
+                a, b = self._parts(then, text, bits), self._parts(other, text, bits)
+                if not a and not b:
+                    return head
+                c = self.node(cond, text)
+                return [*head, f"CASE WHEN {d.is_true(c)} THEN {_or(a)} WHEN {d.is_false(c)} "
+                               f"THEN {_or(b)} ELSE {_or(a + b)} END"]
+            if n.func == "coalesce":
+                return self._coalesce(list(n.args), text, bits)
+            return [p for a in n.args for p in self._parts(a, text, bits)]
+        raise AssertionError(f"unhandled node {type(n).__name__}")  # pragma: no cover
+
+    def _coalesce(self, args: list[Node], text: str, bits: Mapping[str, int]) -> list[str]:
+        head = self._parts(args[0], text, bits)
+        if len(args) == 1:
+            return head
+        rest = self._coalesce(args[1:], text, bits)
+        if not rest:
+            return head
+        first = self.node(args[0], text)
+        return [*head, f"CASE WHEN {first} IS NULL THEN {_or(rest)} ELSE 0 END"]
+
+
+def _or(parts: Sequence[str]) -> str:
+    """Bitwise OR of BIGINT masks (a field read twice sets its bit once)."""
+    if not parts:
+        return "CAST(0 AS BIGINT)"
+    return "CAST(" + " | ".join(f"({p})" for p in parts) + " AS BIGINT)"
+
+
+# -- jurisdiction ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Gate:
+    out: str  # BOOLEAN SQL: out_of_jurisdiction
+    undecided: str  # BOOLEAN SQL: region fields missing (and not out)
+    mask: str  # BIGINT: missing region fields, bits 0.. in the order of ``fields``
+    fields: tuple[str, ...]
+
+
+def place_spellings(want: str) -> list[str]:
+    """Every name the calculator treats as the same place as ``want`` (calculator._same_place).
+
+    ``_same_place(a, b)`` is ``a == b or norm(a) == norm(b)``, i.e. ``norm(a) == norm(b)``;
+    a name normalizes to ``t`` only if it is ``t`` itself or ``t`` plus one stripped
+    suffix, so the set is finite: 台州市 → 台州, 台州市, 台州区, 台州县 …
+    """
+    target = _norm_place(want)
+    names = [target, *(target + suffix for suffix in _PLACE_SUFFIXES)]
+    return [n for n in dict.fromkeys([want, *names]) if _norm_place(n) == target]
+
+
+def _jurisdiction_sql(d: _Dialect, jurisdictions: Iterable[Jurisdiction]) -> _Gate:
+    """SQL twin of calculator._jurisdiction (same levels, exclusions, district lists, order)."""
+    outs: list[str] = []
+    missing: list[tuple[str, str]] = []  # (condition, field)
+
+    def same(column: str, want: str) -> str:
+        names = ", ".join(d.string(n) for n in place_spellings(want))
+        return f"{d.ident(column)} IN ({names})"
+
+    for j in jurisdictions:
+        for level in ("province", "city", "county"):
+            want = getattr(j, level)
+            if not want:
+                continue
+            col = d.ident(level)
+            missing.append((f"{col} IS NULL", f"region.{level}"))
+            outs.append(f"({col} IS NOT NULL AND NOT {same(level, want)})")
+        places = ("county", "district")
+        areas = list(j.excluded_areas)
+        if areas:
+            outs.extend(f"COALESCE({' OR '.join(same(p, a) for a in areas)}, FALSE)" for p in places)
+        if j.districts:
+            match = " OR ".join(f"COALESCE({same(p, x)}, FALSE)" for p in places for x in j.districts)
+            district = d.ident("district")
+            missing.append((f"(NOT ({match}) AND {district} IS NULL)", "region.district"))
+            outs.append(f"(NOT ({match}) AND {district} IS NOT NULL)")
+    out = " OR ".join(outs) if outs else "FALSE"
+    if not missing:
+        return _Gate(out, "FALSE", "CAST(0 AS BIGINT)", ())
+    undecided = " OR ".join(c for c, _ in missing)
+    names = list(dict.fromkeys(f for _, f in missing))
+    mask = _or([f"CASE WHEN {c} THEN {1 << names.index(f)} ELSE 0 END" for c, f in missing])
+    return _Gate(out, f"(NOT ({out}) AND ({undecided}))", mask, tuple(names))
+
+
+def _jurisdiction_key(jurisdictions: Iterable[Jurisdiction]) -> tuple[Any, ...]:
+    return tuple((j.province, j.city, j.county, tuple(j.districts or ()), tuple(j.excluded_areas))
+                 for j in jurisdictions)
+
+
+# -- the compiler ----------------------------------------------------------------------------
+
+
+def S(status: str) -> str:  # noqa: N802 - reads like a constant in the generated SQL
+    """The status code literal (``S('granted')`` → ``0``)."""
+    return str(STATUSES.index(status))
+
+
+@dataclass
+class _CapPass:
+    group: str
+    scope: str
+    value: Decimal
+    members: list[int]
+
+
+@dataclass
+class _StackPass:
+    mode: str
+    group: str
+    members: list[int]
+    level_column: str | None
+
+
+@dataclass
+class _RuleSql:
+    """One rule as columns of the wide projection, and the fields of its result struct."""
+
+    pr: PRule
+    info: RuleInfo
+    levels: list[list[str]]  # column definitions added at projection levels 1‥4
+    applies: str  # this row is a subject of the rule
+    pid: str
+    st: str
+    amt: str
+    mm: str
+    upper: bool
+    complex: bool
+    active: str = "FALSE"  # the row goes on to the window passes
+    pe: str = "FALSE"
+    pk: str = f"CAST(NULL AS {DEC})"
+    pg: str = "NULL"
+    lv: dict[str, str] = field(default_factory=dict)
+
+
+class _Compiler:
+    def __init__(self, rulebase: Any, on: date, dialect: Dialect, params: Mapping[str, str] | None,
+                 policies: Sequence[str] | None, columns: Collection[str] | None, has_projects: bool,
+                 relation: Callable[[Sequence[str]], str] | None) -> None:
+        self.rulebase = rulebase
+        self.plan = plan_for(rulebase)
+        self.on = on
+        self.d = _Dialect(dialect)
+        self.registry = self.plan.registry
+        values, _ = _param_env(self.plan, on, params)
+        self.params = values
+        self.cols = _Columns(self.d, self.registry, columns, values, on)
+        self.tr = _Translator(self.d, self.cols)
+        self.has_projects = has_projects
+        self.relation = relation or (lambda _cols: "population")
+        self.policies = policies
+        self.selected = _selected(self.plan, rulebase, policies)
+        self.gates: dict[tuple[Any, ...], int] = {}
+        self.infos: dict[int, RuleInfo] = {}
+        self.null_text = f"CAST(NULL AS {self.d.type('VARCHAR')})"
+
+    # constants ---------------------------------------------------------------------------
+
+    def const_value(self, expr: Expr, what: str, pr: PRule) -> Decimal | None:
+        """A cap that must not depend on the enterprise: evaluated once with parameters only."""
+        scopes = {f.partition(".")[0] for f in expr.fields}
+        if scopes - {"param", "date"}:
+            raise RuleError(
+                f"规则 {pr.rule.id}:{what}「{expr.text}」引用了企业或项目字段,人口引擎暂只支持常量(或参数)形式的此类上限",
+                hint="请改写为常量上限,或用单企业计算器 huiqi calc 计算")
+        env: dict[str, Any] = {"date": self.on.isoformat()}
+        env.update({f"param.{k}": v for k, v in self.params.items() if v is not None})
+        value = expr.evaluate(env).value
+        if value is not None and not isinstance(value, Decimal):
+            raise RuleError(f"规则 {pr.rule.id}:{what}「{expr.text}」不是金额")
+        return value
+
+    # classification -----------------------------------------------------------------------
+
+    def classify(self) -> tuple[list[_StackPass], list[_CapPass], dict[int, list[_CapPass]], set[int]]:
+        """Which rules need other rows (windows) and which groups need a pass, in calculator order."""
+        rules = self.selected
+        by_index = {pr.index: pr for pr in rules}
+        stack_groups: dict[tuple[str, str], list[int]] = {}
+        for pr in rules:
+            for ps in pr.stacks:
+                stack_groups.setdefault((ps.stacking.mode, ps.stacking.group), []).append(pr.index)
+        complex_rules: set[int] = {pr.index for pr in rules if pr.rank_by is not None or pr.quota_by is not None}
+        stack_passes: list[_StackPass] = []
+        for (mode, group), members in stack_groups.items():
+            projects = [i for i in members if by_index[i].per_project]
+            firms = [i for i in members if not by_index[i].per_project]
+            if mode in ("max_in_group", "exclusive"):
+                # The scope is the subject: enterprise rules meet on the enterprise, project
+                # rules on the same project; a lone member per scope never competes.
+                needed = len(projects) > 1 or len(firms) > 1
+            else:
+                needed = len(members) > 1 or bool(projects)
+            if needed:
+                level = f"__lv{len(stack_passes)}" if mode == "once_per_level" else None
+                stack_passes.append(_StackPass(mode, group, members, level))
+                complex_rules.update(members)
+        cap_groups: dict[str, list[tuple[int, Decimal | None, str]]] = {}
+        for pr in rules:
+            for pc in pr.caps:
+                if pc.cap.scope in ("enterprise_year", "enterprise"):
+                    value = self.const_value(pc.pexpr.expr, "共享上限", pr)
+                    cap_groups.setdefault(_cap_group(pc.cap, pr.rule), []).append((pr.index, value, pc.cap.scope))
+        cap_passes: list[_CapPass] = []
+        local_caps: dict[int, list[_CapPass]] = {}
+        for group, entries in cap_groups.items():
+            usable = [(i, v, s) for i, v, s in entries if v is not None]  # an unknown cap is skipped
+            if not usable:
+                continue
+            values = {v for _, v, _ in usable}
+            if len(values) > 1:
+                raise RuleError(f"共享上限组 {group} 中各规则的上限金额不同({'、'.join(str(v) for v in values)}),"
+                                "人口引擎暂不支持", hint="请让同组规则使用相同的上限金额")
+            members = list(dict.fromkeys(i for i, _, _ in usable))
+            value = usable[0][1]
+            assert value is not None
+            cp = _CapPass(group, usable[0][2], value, members)
+            if len(members) == 1 and not by_index[members[0]].per_project:
+                local_caps.setdefault(members[0], []).append(cp)  # one row per enterprise: row-local
+            else:
+                cap_passes.append(cp)
+        for cp in cap_passes:
+            complex_rules.update(cp.members)
+        # A windowed rule applies all its shared caps in the windowed flow, in rule order.
+        for i in list(local_caps):
+            if i in complex_rules:
+                cap_passes.extend(local_caps.pop(i))
+        self._check_cap_order(cap_passes, by_index)
+        return stack_passes, cap_passes, local_caps, complex_rules
+
+    @staticmethod
+    def _check_cap_order(passes: list[_CapPass], by_index: Mapping[int, PRule]) -> None:
+        # Passes run group by group; the calculator runs rule by rule, each rule's caps in
+        # its own order. Both agree when the groups can be put in one order that every
+        # rule follows: groups sorted by the first rule declaring them, then checked.
+        passes.sort(key=lambda cp: min(cp.members))
+        order = {cp.group: k for k, cp in enumerate(passes)}
+        for pr in by_index.values():
+            seq = [order[g] for g in (_cap_group(pc.cap, pr.rule) for pc in pr.caps)
+                   if g in order and pr.index in passes[order[g]].members]
+            if seq != sorted(seq):
+                raise RuleError(f"规则 {pr.rule.id} 的共享上限组顺序与其他规则不一致,人口引擎暂不支持",
+                                hint="请在各规则的 caps 中按相同顺序列出共享上限组")
+
+    # one rule ------------------------------------------------------------------------------
+
+    def info(self, pr: PRule, complex_rule: bool) -> RuleInfo:
+        rule, pack = pr.rule, pr.pack
+        dept = (rule.department or pack.department or [None])[0]
+        return RuleInfo(pr.index, rule.id, rule.title, pack.document.id, rule.citation.clause, dept, rule.kind,
+                        rule.beneficiary, bool(rule.amount and rule.amount.upper_bound), pr.per_project,
+                        complex=complex_rule, fields=self.field_order(pr),
+                        project_fields=tuple(self.placeholder_missing(pr)))
+
+    def gate(self, jurisdictions: Iterable[Jurisdiction]) -> int:
+        return self.gates.setdefault(_jurisdiction_key(jurisdictions), len(self.gates))
+
+    def rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
+                 local_caps: Sequence[_CapPass]) -> _RuleSql:
+        self.cols._rule = pr.rule.id
+        try:
+            return self._rule_sql(pr, info, stack_passes, local_caps)
+        finally:
+            self.cols._rule = None
+
+    def _rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
+                  local_caps: Sequence[_CapPass]) -> _RuleSql:
+        """Validity, jurisdiction, conditions, amount, award caps, rounding — as ``_evaluate_core``/``_evaluate``.
+
+        Level 1 evaluates every expression once; level 2 applies award caps; level 3
+        decides the status and the rounded amount; level 4 applies row-local shared caps
+        and cleans the missing-field list (built only for undecided rows).
+        """
+        d, tr, rule = self.d, self.tr, pr.rule
+        P = f"__r{pr.index}_"  # noqa: N806 - column prefix of this rule
+        population_rule = pr.rank_by is not None or pr.quota_by is not None
+        applies = "__prow" if pr.per_project else "__ent"
+        pid = d.ident("project_id") if pr.per_project else self.null_text
+        levels = [sp for sp in stack_passes if sp.level_column and pr.index in sp.members]
+        out = _RuleSql(pr, info, [[], [], [], []], applies, pid, S("not_in_force"), f"CAST(NULL AS {DEC})",
+                       "CAST(NULL AS BIGINT)", info.upper_bound, info.complex)
+        in_force = (pr.valid_from is None or pr.valid_from <= self.on) and (pr.valid_to is None or self.on <= pr.valid_to)
+        if not in_force:
+            for sp in levels:
+                out.lv[sp.level_column or ""] = self.null_text
+            return out
+        g = self.gate(pr.jurisdictions)
+        jout, jund, jmiss = f"__g{g}o", f"__g{g}u", f"__g{g}m"
+        bits = {f: k for k, f in enumerate(info.fields)}
+        placeholder = "__ph" if pr.per_project else "FALSE"
+        monetary = rule.amount is not None and pr.rank_by is None  # a rank's amount comes from the place
+        l1, l2, l3, l4 = out.levels
+        conds = [tr.value(pc.pexpr.expr) for pc in pr.conds]
+        l1 += [f"{c} AS {P}c{i}" for i, c in enumerate(conds)]
+        amount_miss = "0"
+        if monetary:
+            base, outside, base_miss = self.amount_sql(pr, bits)
+            l1 += [f"{base} AS {P}r0", f"({outside}) AS {P}out"]
+            raw = f"{P}r0"
+            miss_arms = [f"WHEN {P}r0 IS NULL THEN {base_miss}"]
+            for k, pc in enumerate(pc for pc in pr.caps if pc.cap.scope == "award"):
+                l1.append(f"CAST({tr.value(pc.pexpr.expr)} AS {DEC}) AS {P}cap{k}")
+                # A cap that cannot be evaluated leaves the amount undecided (calculator).
+                raw = f"(CASE WHEN {raw} IS NULL OR {P}cap{k} IS NULL THEN NULL ELSE LEAST({raw}, {P}cap{k}) END)"
+                miss_arms.append(f"WHEN {P}cap{k} IS NULL THEN {tr.missing(pc.pexpr.expr, bits)}")
+            l2.append(f"{raw} AS {P}r")
+            amount_miss = f"CASE {' '.join(miss_arms)} ELSE 0 END"
+        if population_rule:
+            by = pr.rank_by or pr.quota_by
+            within = pr.rank_within if pr.rank_by is not None else pr.quota_per
+            assert by is not None
+            l1.append(f"CAST({tr.value(by.expr)} AS {DEC}) AS {P}pk")
+            group = f"CAST({tr.value(within.expr)} AS {d.type('VARCHAR')})" if within is not None else "''"
+            l1.append(f"{group} AS {P}pg")
+            out.pk, out.pg = f"{P}pk", f"{P}pg"
+        for sp in levels:
+            ps = next(s for s in pr.stacks if s.stacking.group == sp.group and s.stacking.mode == sp.mode)
+            assert ps.level is not None and sp.level_column is not None
+            l1.append(f"CAST({tr.value(ps.level.expr)} AS {d.type('VARCHAR')}) AS {P}{sp.level_column}")
+            out.lv[sp.level_column] = f"{P}{sp.level_column}"
+        n = len(conds)
+        any_false = " OR ".join(d.is_false(f"{P}c{i}") for i in range(n)) or "FALSE"
+        any_unknown = " OR ".join(f"{P}c{i} IS NULL" for i in range(n)) or "FALSE"
+        all_true = " AND ".join(d.is_true(f"{P}c{i}") for i in range(n)) or "TRUE"
+        arms = [f"WHEN {jout} THEN {S('out_of_jurisdiction')}", f"WHEN {placeholder} THEN {S('undecided')}",
+                f"WHEN {any_false} THEN {S('not_eligible')}"]
+        if monetary:
+            # _evaluate_core's order: outside every band/table entry → not eligible; amount
+            # unknown → undecided; amount ≤ 0 → not eligible — even when conditions are unknown.
+            arms += [f"WHEN {P}out THEN {S('not_eligible')}",
+                     f"WHEN {P}r IS NULL THEN {S('undecided' if rule.computable else 'lead')}",
+                     f"WHEN {P}r <= 0 THEN {S('not_eligible')}"]
+        if rule.computable:
+            arms += [f"WHEN {jund} THEN {S('undecided')}", f"WHEN {any_unknown} THEN {S('undecided')}",
+                     f"ELSE {S('granted')}"]
+        else:
+            arms.append(f"ELSE {S('lead')}")  # 一事一议: a lead unless clearly not eligible
+        l3.append(f"CASE {' '.join(arms)} END AS {P}st0")
+        if monetary:
+            assert rule.amount is not None
+            rounded = f"FLOOR({P}r)" if rule.amount.rounding == "floor" else f"ROUND({P}r, 0)"
+            l3.append(f"CAST({rounded} AS {DEC}) AS {P}amt0")
+        else:
+            l3.append(f"CAST(NULL AS {DEC}) AS {P}amt0")
+        if population_rule:
+            # Entrant of a rank/quota: in force, here, every condition true (amount not needed).
+            l3.append(f"(NOT {jout} AND NOT {jund} AND NOT {placeholder} AND {all_true}) AS {P}pe")
+            out.pe = f"{P}pe"
+        cond_miss = [f"CASE WHEN {P}c{i} IS NULL THEN {tr.missing(pc.pexpr.expr, bits)} ELSE 0 END"
+                     for i, pc in enumerate(pr.conds)]
+        miss_parts = [jmiss, *cond_miss]
+        if monetary:
+            miss_parts.append(f"CASE WHEN {P}r IS NULL THEN {amount_miss} ELSE 0 END")
+        # Only undecided rows carry a mask; -1 = "no project" (the list of project fields).
+        l3.append(f"CASE WHEN {P}st0 <> {S('undecided')} THEN NULL WHEN {placeholder} THEN CAST(-1 AS BIGINT) "
+                  f"ELSE {_or(miss_parts)} END AS {P}mm")
+        # Shared caps whose only member is this enterprise rule: no other row can use them.
+        st, amt = f"{P}st0", f"{P}amt0"
+        for cp in local_caps:
+            if cp.value <= 0:
+                st = f"CASE WHEN {st} = {S('granted')} AND {P}amt0 IS NOT NULL THEN {S('stacked_out')} ELSE {st} END"
+            else:
+                amt = f"CASE WHEN {amt} IS NULL THEN NULL ELSE LEAST({amt}, {d.decimal(cp.value)}) END"
+        l4 += [f"{st} AS {P}st", f"{amt} AS {P}amt"]
+        out.st, out.amt, out.mm = f"{P}st", f"{P}amt", f"{P}mm"
+        if info.complex:
+            # Later steps only change granted rows; entrants of a rank/quota also take places.
+            out.active = f"({P}st = {S('granted')}" + (f" OR {P}pe)" if population_rule else ")")
+        return out
+
+    def placeholder_missing(self, pr: PRule) -> list[str]:
+        """The calculator's missing list for a project rule when the profile has no project."""
+        if not pr.per_project:
+            return []
+        names = [f for pe in _all_pexprs(pr) for f in pe.expr.fields if f.startswith("project.")]
+        return list(dict.fromkeys(names))
+
+    def field_order(self, pr: PRule) -> tuple[str, ...]:
+        """Fields a rule's missing list can name, in the calculator's reading order.
+
+        Region fields of the jurisdiction, then each condition, then the amount (formula,
+        or tier input and bands, or lookup key and entries), then award caps; the rest
+        (rank keys, levels) last. Bit k of the rule's missing mask is field k: listing a
+        mask's fields in this order gives the calculator's ``missing`` order whenever each
+        absent field is first read by a condition that is itself unknown.
+        """
+        names = list(_jurisdiction_sql(self.d, pr.jurisdictions).fields)
+        exprs = [pc.pexpr.expr for pc in pr.conds]
+        if pr.formula is not None:
+            exprs.append(pr.formula.expr)
+        if pr.tiers_on is not None:
+            exprs += [pr.tiers_on.expr, *(b.amount.expr for b in pr.bands)]
+        if pr.lookup_on is not None:
+            exprs += [pr.lookup_on.expr, *(pe.expr for pe in pr.table.values())]
+        exprs += [pc.pexpr.expr for pc in pr.caps]
+        exprs += [pe.expr for pe in _all_pexprs(pr)]
+        names += [f for e in exprs for f in e.fields if f != "date"]
+        ordered = tuple(dict.fromkeys(names))
+        if len(ordered) > MAX_FIELDS:
+            raise RuleError(f"规则 {pr.rule.id} 引用了 {len(ordered)} 个字段,人口引擎最多支持 {MAX_FIELDS} 个",
+                            hint="请把规则拆分为几条")
+        return ordered
+
+    def amount_sql(self, pr: PRule, bits: Mapping[str, int]) -> tuple[str, str, str]:
+        """(raw amount before caps, outside-every-band/entry flag, missing mask when the raw amount is NULL)."""
+        d, tr = self.d, self.tr
+        if pr.formula is not None:
+            return f"CAST({tr.value(pr.formula.expr)} AS {DEC})", "FALSE", tr.missing(pr.formula.expr, bits)
+        if pr.tiers_on is not None:
+            x = f"({tr.value(pr.tiers_on.expr)})"
+            value_arms, miss_arms, inside = [], [], []
+            for band in pr.bands:
+                tests = []
+                if band.lower is not None:
+                    tests.append(f"{x} {'>=' if band.lower_inclusive else '>'} {d.decimal(band.lower)}")
+                if band.upper is not None:
+                    tests.append(f"{x} {'<=' if band.upper_inclusive else '<'} {d.decimal(band.upper)}")
+                test = " AND ".join(tests) or "TRUE"
+                inside.append(f"({test})")
+                value_arms.append(f"WHEN {test} THEN CAST({tr.value(band.amount.expr)} AS {DEC})")
+                miss_arms.append(f"WHEN {test} THEN {tr.missing(band.amount.expr, bits)}")
+            base = f"CASE WHEN {x} IS NULL THEN NULL {' '.join(value_arms)} ELSE NULL END"
+            outside = f"{x} IS NOT NULL AND NOT ({' OR '.join(inside)})"
+            miss = f"CASE WHEN {x} IS NULL THEN {tr.missing(pr.tiers_on.expr, bits)} {' '.join(miss_arms)} ELSE 0 END"
+            return base, outside, miss
+        assert pr.lookup_on is not None
+        key = f"({tr.value(pr.lookup_on.expr)})"
+        tests = self.lookup_tests(pr, key)
+        value_arms = [f"WHEN {t} THEN CAST({tr.value(e)} AS {DEC})" for t, e in tests]
+        miss_arms = [f"WHEN {t} THEN {tr.missing(e, bits)}" for t, e in tests]
+        base = f"CASE WHEN {key} IS NULL THEN NULL {' '.join(value_arms)} ELSE NULL END"
+        outside = f"{key} IS NOT NULL AND NOT ({' OR '.join(f'COALESCE({t}, FALSE)' for t, _ in tests) or 'FALSE'})"
+        miss = f"CASE WHEN {key} IS NULL THEN {tr.missing(pr.lookup_on.expr, bits)} {' '.join(miss_arms)} ELSE 0 END"
+        return base, outside, miss
+
+    def lookup_tests(self, pr: PRule, key: str) -> list[tuple[str, Expr]]:
+        """Tests in the calculator's order: exact key text first, then 类-insensitive, in table order."""
+        d = self.d
+        assert pr.lookup_on is not None
+        node = pr.lookup_on.expr.ast
+        kind = field_kind(self.registry, node.name) if isinstance(node, Field) else pr.lookup_on.expr.type
+        entries = [(k, pe.expr) for k, pe in pr.table.items()]
+        if kind in ("boolean", "bool", "flag"):
+            text = f"(CASE WHEN {key} THEN 'true' ELSE 'false' END)"
+        elif kind in ("money", "integer", "number", "percent"):
+            # The calculator looks up the canonical decimal text of the value.
+            tests = []
+            for k, e in entries:
+                try:
+                    num = Decimal(k)
+                except ArithmeticError:
+                    continue
+                if num.is_finite() and _key_text(tidy(num)) == k:
+                    tests.append((f"{key} = {d.decimal(num)}", e))
+            return tests
+        else:
+            text = key
+        exact = [(f"{text} = {d.string(k)}", e) for k, e in entries]
+        stripped = (f"(CASE WHEN length({text}) > 1 AND {text} LIKE {d.string('%类')} "
+                    f"THEN substr({text}, 1, length({text}) - 1) ELSE {text} END)")
+        loose = [(f"{stripped} = {d.string(_strip_class(k))}", e) for k, e in entries]
+        return exact + loose
+
+    # streams -------------------------------------------------------------------------------
+
+    def base(self, rules: Sequence[_RuleSql], lead_gates: Iterable[int]) -> str:
+        """FROM the population: typed columns, which rules each row is a subject of, region gates."""
+        d = self.d
+        needed = list(STANDARD_COLUMNS)
+        for r in rules:
+            needed += [f for pe in _all_pexprs(r.pr) for f in pe.expr.fields
+                       if f.partition(".")[0] in ("enterprise", "project") and self.cols.has(f)]
+        pop = f"{self.relation(list(dict.fromkeys(needed)))} AS p"
+        pid, fid, fpid = f"p.{d.ident('project_id')}", f"f.{d.ident('id')}", f"f.{d.ident('project_id')}"
+        cols = ["p.*", f"{pid} IS NULL AS __ph",
+                f"COALESCE(NULLIF(TRIM(p.{d.ident('name')}), ''), {d.string(NO_NAME)}) AS __nm"]
+        if self.has_projects:
+            # An enterprise's own fields are on its first project row (or its only row).
+            src = f"{pop} LEFT JOIN first_project f ON p.{d.ident('id')} = f.{d.ident('id')}"
+            cols += [f"(({pid} IS NULL AND {fid} IS NULL) OR COALESCE({pid} = {fpid}, FALSE)) AS __ent",
+                     f"({pid} IS NOT NULL OR {fid} IS NULL) AS __prow"]
+        else:
+            src = pop
+            cols += ["TRUE AS __ent", "TRUE AS __prow"]
+        keys = {k: g for k, g in self.gates.items()}
+        wanted = {self.gates_of(r) for r in rules} | set(lead_gates)
+        for key, g in keys.items():
+            if g not in wanted:
+                continue
+            gate = _jurisdiction_sql(d, self._jurisdictions[key])
+            cols += [f"({gate.out}) AS __g{g}o", f"({gate.undecided}) AS __g{g}u", f"{gate.mask} AS __g{g}m"]
+        return f"SELECT {', '.join(cols)} FROM {src}"
+
+    def gates_of(self, r: _RuleSql) -> int:
+        return self.gates.get(_jurisdiction_key(r.pr.jurisdictions), -1)
+
+    def stream(self, rules: Sequence[_RuleSql], leads: Sequence[tuple[RuleInfo, int]], part: str,
+               stack_passes: Sequence[_StackPass] = ()) -> str:
+        """One scan: the rules as columns, then one output row per (rule, subject).
+
+        ``part="final"``: rows that are final after this pass (all rows of simple rules,
+        the inactive rows of windowed rules, leads) in CORE_COLUMNS. ``part="active"``:
+        the active rows of windowed rules with the columns the window passes need.
+        """
+        d = self.d
+        q = self.base(rules, (g for _, g in leads))
+        for level in range(4):
+            defs = [c for r in rules for c in r.levels[level]]
+            if defs:
+                q = f"SELECT *, {', '.join(defs)} FROM ({q}) AS q{level}"
+        structs = []
+        for r in rules:
+            if part == "active":
+                keep = f"{r.applies} AND {r.active}"
+            else:
+                keep = f"{r.applies} AND NOT {r.active}" if r.complex else r.applies
+            fields = [("k", f"({keep})"), ("ri", str(r.info.index)), ("pid", f"CAST({r.pid} AS {d.type('VARCHAR')})"),
+                      ("sc", f"CAST({r.st} AS INT)"), ("amt", f"CAST({r.amt} AS {DEC})"),
+                      ("mm", f"CAST({r.mm} AS BIGINT)"), ("u", "TRUE" if r.upper else "FALSE")]
+            if part == "active":
+                fields += [("pe", f"CAST({r.pe} AS BOOLEAN)"), ("pk", f"CAST({r.pk} AS {DEC})"),
+                           ("pg", f"CAST({r.pg} AS {d.type('VARCHAR')})")]
+                fields += [(sp.level_column, f"CAST({r.lv.get(sp.level_column, 'NULL')} AS {d.type('VARCHAR')})")
+                           for sp in stack_passes if sp.level_column]
+            structs.append(d.struct(fields))
+        for info, g in leads:
+            structs.append(d.struct([
+                ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("pid", f"CAST(NULL AS {d.type('VARCHAR')})"),
+                ("sc", f"CAST({S('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
+                ("u", "FALSE")]))
+        region = [d.ident(c) for c in REGION_COLUMNS]
+        q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.array(structs)} AS __rs FROM ({q}) AS q4"
+        q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.explode}(__rs) AS s FROM ({q}) AS q5"
+        if part == "active":
+            cols = [d.ident("id"), "s.pid AS __pid", "__nm", *region, "s.ri AS __ri", "s.sc AS __st", "s.amt AS __amt",
+                    "s.mm AS __mm", "s.pe AS __pe", "s.pk AS __pk", "s.pg AS __pg",
+                    *(f"s.{sp.level_column} AS {sp.level_column}" for sp in stack_passes if sp.level_column)]
+            return f"SELECT {', '.join(cols)} FROM ({q}) AS q6 WHERE s.k"
+        return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')} "
+                f"FROM ({q}) AS q6 WHERE s.k")
+
+    def core_columns(self, pid: str, ri: str, sc: str, amt: str, mm: str, upper: str) -> str:
+        d = self.d
+        return ", ".join([
+            d.ident("id"), f"{pid} AS {d.ident('project_id')}", f"CAST({ri} AS SMALLINT) AS ri",
+            f"CAST({sc} AS TINYINT) AS sc",
+            f"CASE WHEN {sc} = {S('granted')} THEN {d.to_bigint(amt)} END AS {d.ident('amount')}",
+            f"({sc} = {S('granted')} AND {amt} IS NOT NULL AND {upper}) AS {d.ident('upper_bound')}",
+            f"CASE WHEN {sc} = {S('undecided')} THEN COALESCE({mm}, CAST(0 AS BIGINT)) END AS mm",
+            *(d.ident(c) for c in REGION_COLUMNS),
+        ])
+
+    # the windowed flow ---------------------------------------------------------------------
+
+    def windowed(self, rules: list[_RuleSql], stack_passes: list[_StackPass], cap_passes: list[_CapPass]) -> str:
+        """Active rows of the windowed rules → rank/quota → stacking passes → shared-cap passes."""
+        cols = [self.d.ident("id"), "__pid", "__nm", *(self.d.ident(c) for c in REGION_COLUMNS), "__ri", "__st",
+                "__amt", "__mm", "__pe", "__pk", "__pg", *(sp.level_column for sp in stack_passes if sp.level_column)]
+        ctes = [f"u0 AS ({self.stream(rules, (), 'active', stack_passes)})"]
+        prev = "u0"
+        pop_rules = [r.pr for r in rules if r.pr.rank_by is not None or r.pr.quota_by is not None]
+        if pop_rules:
+            ctes.append(self.population_cte(prev, "u1", pop_rules, cols))
+            prev = "u1"
+        for k, sp in enumerate(stack_passes):
+            ctes.append(self.stack_cte(prev, f"s{k}", sp, cols))
+            prev = f"s{k}"
+        for k, cp in enumerate(cap_passes):
+            ctes.append(self.cap_cte(prev, f"c{k}", cp, cols))
+            prev = f"c{k}"
+        upper = [r.info.index for r in rules if r.upper]
+        upper_sql = f"__ri IN ({', '.join(map(str, upper))})" if upper else "FALSE"
+        return (f"WITH {', '.join(ctes)}\nSELECT {self.core_columns('__pid', '__ri', '__st', '__amt', '__mm', upper_sql)} "
+                f"FROM {prev}")
+
+    def population_cte(self, prev: str, name: str, rules: list[PRule], cols: list[str]) -> str:
+        """Rank/quota decisions over the whole population (calculator: huiqi.rules.cohort).
+
+        Entrants (in force, in jurisdiction, every condition true) with a known key and
+        group are numbered per rule and group: key descending (ascending when the rank
+        says so), ties by enterprise name, then subject. A row the calculator would grant
+        takes its decision; every other row keeps its status.
+        """
+        d = self.d
+        ranked = "(__pe AND __pk IS NOT NULL AND __pg IS NOT NULL)"
+        desc = [pr.index for pr in rules if not (pr.rule.rank is not None and not pr.rule.rank.descending)]
+        key = f"CASE WHEN __ri IN ({', '.join(map(str, desc))}) THEN __pk ELSE -__pk END" if desc else "-__pk"
+        pos = (f"CASE WHEN {ranked} THEN row_number() OVER (PARTITION BY __ri, {ranked}, __pg "
+               f"ORDER BY {key} DESC, __nm, __pid) END AS __pos")
+        st_arms, amt_arms, miss_arms = [], [], []
+        for pr in rules:
+            granted = f"__ri = {pr.index} AND __st = {S('granted')}"
+            # A key or group that is unknown: the applicant cannot be ranked (no missing list).
+            st_arms.append(f"WHEN {granted} AND NOT {ranked} THEN {S('undecided')}")
+            miss_arms.append(f"WHEN {granted} AND NOT {ranked} THEN CAST(0 AS BIGINT)")
+            if pr.rank_by is not None:
+                for k, award in enumerate(pr.rank_awards, start=1):
+                    status, amount, missing = self.rank_award(pr, award)
+                    place = f"{granted} AND __pos = {k}"
+                    st_arms.append(f"WHEN {place} THEN {S(status)}")
+                    if amount is not None:
+                        amt_arms.append(f"WHEN {place} THEN {d.decimal(amount)}")
+                    if status == "undecided":
+                        bits = self.infos[pr.index].fields
+                        mask = sum(1 << bits.index(f) for f in missing if f in bits)
+                        miss_arms.append(f"WHEN {place} THEN CAST({mask} AS BIGINT)")
+                st_arms.append(f"WHEN {granted} THEN {S('not_eligible')}")  # 未进入前N名
+            else:
+                assert pr.rule.quota is not None
+                st_arms.append(f"WHEN {granted} AND __pos > {pr.rule.quota.limit} THEN {S('not_eligible')}")  # 名额已满
+        body = f"SELECT *, {pos} FROM {prev}"
+        replaced = {
+            "__st": f"CASE {' '.join(st_arms)} ELSE __st END AS __st",
+            "__mm": f"CASE {' '.join(miss_arms)} ELSE __mm END AS __mm",
+        }
+        if amt_arms:
+            replaced["__amt"] = f"CASE {' '.join(amt_arms)} ELSE __amt END AS __amt"
+        select = [replaced.get(c, c) for c in cols]
+        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS r)"
+
+    def rank_award(self, pr: PRule, award: Decimal) -> tuple[str, Decimal | None, list[str]]:
+        """Status/amount for a ranked place: award → award caps (constants) → rounding."""
+        raw: Decimal | None = award
+        missing: list[str] = []
+        for pc in pr.caps:
+            if pc.cap.scope != "award":
+                continue
+            value = self.const_value(pc.pexpr.expr, "排名奖励的上限", pr)
+            if value is None:
+                missing = [f for f in pc.pexpr.expr.fields if self.cols.always_missing(f)]
+                raw = None
+                break
+            raw = min(raw, value)
+        if raw is None:
+            return ("undecided" if pr.rule.computable else "lead"), None, missing
+        if raw <= 0:
+            return "not_eligible", None, []
+        mode = pr.rule.amount.rounding if pr.rule.amount is not None else "half_up"
+        return "granted", Decimal(_round(raw, mode)), []
+
+    def stack_cte(self, prev: str, name: str, sp: _StackPass, cols: list[str]) -> str:
+        d = self.d
+        member = f"(__ri IN ({', '.join(map(str, sp.members))}) AND __st = {S('granted')})"
+        if sp.mode in ("max_in_group", "exclusive"):
+            scope = "CASE WHEN __pid IS NULL THEN 'e' ELSE concat('p:', __pid) END"
+        elif sp.mode == "once":
+            scope = "''"
+        else:
+            assert sp.level_column is not None
+            scope = f"COALESCE({sp.level_column}, '')"
+        # Highest amount wins; ties go to the earlier rule, then the earlier project.
+        rn = (f"row_number() OVER (PARTITION BY {member}, {d.ident('id')}, {scope} "
+              f"ORDER BY COALESCE(__amt, 0) DESC, __ri, __pid) AS __rn")
+        body = f"SELECT *, {member} AS __m, {rn} FROM {prev}"
+        select = [f"CASE WHEN __m AND __rn > 1 THEN {S('stacked_out')} ELSE __st END AS __st" if c == "__st" else c
+                  for c in cols]
+        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS s)"
+
+    def cap_cte(self, prev: str, name: str, cp: _CapPass, cols: list[str]) -> str:
+        d = self.d
+        member = f"(__ri IN ({', '.join(map(str, cp.members))}) AND __st = {S('granted')} AND __amt IS NOT NULL)"
+        # Allocation in rule order: with one ceiling C for the group, what is left for
+        # the i-th award is C − (sum of the earlier awards), never below zero.
+        used = (f"SUM(CASE WHEN {member} THEN __amt ELSE 0 END) OVER (PARTITION BY {member}, {d.ident('id')} "
+                f"ORDER BY __ri, __pid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
+        alloc = f"LEAST(__amt, GREATEST({d.decimal(cp.value)} - COALESCE(__used, 0), 0))"
+        body = f"SELECT *, {member} AS __m, {used} AS __used FROM {prev}"
+        replaced = {
+            "__st": f"CASE WHEN __m AND {alloc} <= 0 THEN {S('stacked_out')} ELSE __st END AS __st",
+            "__amt": f"CASE WHEN __m THEN CAST({alloc} AS {DEC}) ELSE __amt END AS __amt",
+        }
+        select = [replaced.get(c, c) for c in cols]
+        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS c)"
+
+    # leads and the driver --------------------------------------------------------------------
+
+    def lead_infos(self) -> list[tuple[RuleInfo, int]]:
+        """Pack leads shown once per enterprise where the pack is in force and not out of area."""
+        wanted = set(self.policies or ())
+        out = []
+        base = len(self.plan.rules)
+        for pack in self.plan.packs:
+            if wanted and pack.document.id not in wanted:
+                continue
+            v = pack.validity
+            if (v.from_ and self.on < v.from_) or (v.to and self.on > v.to):
+                continue
+            g = self.gate((pack.jurisdiction,))
+            for n, lead in enumerate(pack.leads, start=1):
+                info = RuleInfo(base + len(out), f"{pack.document.id}:lead:{n}", lead.title, pack.document.id,
+                                lead.citation.clause, (lead.department or pack.department or [None])[0], None,
+                                ENTERPRISE, False, False, lead=True)
+                out.append((info, g))
+        return out
+
+    def compile(self, layout: Layout) -> CompiledSql:
+        stack_passes, cap_passes, local_caps, complex_ids = self.classify()
+        infos = self.infos = {pr.index: self.info(pr, pr.index in complex_ids) for pr in self.selected}
+        self._jurisdictions: dict[tuple[Any, ...], tuple[Jurisdiction, ...]] = {}
+        rules: list[_RuleSql] = []
+        for pr in self.selected:
+            self._jurisdictions[_jurisdiction_key(pr.jurisdictions)] = tuple(pr.jurisdictions)
+            rules.append(self.rule_sql(pr, infos[pr.index], stack_passes if pr.index in complex_ids else (),
+                                       local_caps.get(pr.index, ())))
+        leads = self.lead_infos()
+        for pack in self.plan.packs:
+            self._jurisdictions.setdefault(_jurisdiction_key((pack.jurisdiction,)), (pack.jurisdiction,))
+        parts: list[tuple[str, str]] = []
+        if layout == "wide":
+            if rules or leads:
+                parts.append(("全部规则", self.stream(rules, leads, "final")))
+        else:
+            parts += [(r.info.rule, self.stream([r], (), "final")) for r in rules]
+            if leads:
+                parts.append(("线索", self.stream([], leads, "final")))
+        windowed = [r for r in rules if r.complex]
+        if windowed:
+            parts.append(("排名/名额/叠加/共享上限", self.windowed(windowed, stack_passes, cap_passes)))
+        return CompiledSql(self.d.name, self.on, parts, [infos[pr.index] for pr in self.selected],
+                           [i for i, _ in leads], {k: list(v) for k, v in self.cols.absent_reads.items()},
+                           dict(self.params))
+
+
+def compile_rulebase_sql(
+    rulebase: Any,
+    on: date,
+    dialect: Dialect = "duckdb",
+    *,
+    params: Mapping[str, str] | None = None,
+    policies: Sequence[str] | None = None,
+    columns: Collection[str] | None = None,
+    has_projects: bool = True,
+    relation: Callable[[Sequence[str]], str] | None = None,
+    layout: Layout = "wide",
+) -> CompiledSql:
+    """Compile every (selected) rule of ``rulebase`` into SQL over a typed population.
+
+    ``columns``: the field columns the population has (``None`` = all); rules reading a
+    column that is not there see NULL (undecided) and are listed in ``missing_columns``.
+    ``has_projects``: whether some row has a ``project_id`` (then ``first_project`` must
+    exist). ``relation(columns)`` is the SQL the rows are read from (default: the view
+    ``population``; the DuckDB engine passes a narrow SELECT over the source file).
+    ``layout``: ``"wide"`` (one scan for all rules) or ``"per_rule"`` (one part per rule).
+    """
+    return _Compiler(rulebase, on, dialect, params, policies, columns, has_projects, relation).compile(layout)

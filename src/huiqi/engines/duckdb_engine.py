@@ -1,0 +1,128 @@
+"""DuckDB engine (default): the compiled rule SQL over a population, results in a DuckDB table.
+
+Memory stays bounded for large populations: the population is streamed from its file
+(``read_parquet`` / ``read_csv``, never loaded whole, each scan reading only the columns
+the rules need), DuckDB runs with a ``memory_limit`` and spills to ``temp_directory``,
+and the results table stores one compact row per (rule, subject).
+
+Query layouts (``compile_rulebase_sql(layout=…)``): ``"wide"`` — one scan computing all
+rules as columns, UNNESTed into rows (default, fastest); ``"per_rule"`` — one INSERT per
+rule. ``single_statement=True`` runs all parts as one UNION ALL. ``docs/simulation.md``
+records the measurements.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from huiqi.engines.compile import CompiledSql
+from huiqi.engines.population import Population
+from huiqi.errors import InputError
+
+__all__ = ["DEFAULT_MEMORY_LIMIT", "connect", "execute"]
+
+DEFAULT_MEMORY_LIMIT = os.environ.get("HUIQI_DUCKDB_MEMORY_LIMIT", "4GB")
+
+
+class Workspace:
+    """A temporary directory (spill files, result database) removed with its owner."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        base = Path(root) if root is not None else Path(os.environ.get("HUIQI_WORKDIR", tempfile.gettempdir()))
+        base.mkdir(parents=True, exist_ok=True)
+        self._dir = tempfile.TemporaryDirectory(prefix="huiqi-sim-", dir=base)
+        self.path = Path(self._dir.name)
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()
+
+
+def connect(workspace: Workspace, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    config: dict[str, Any] = {
+        # Beyond the limit DuckDB spills (joins, windows and the in-memory results table)
+        # to the temp directory: 10 million rows × 54 rules is half a billion result rows.
+        "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(workspace.path / "spill"),
+        # Results need no particular order; dropping it lets DuckDB stream and spill freely.
+        "preserve_insertion_order": False,
+    }
+    if threads:
+        config["threads"] = int(threads)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")  # a library must not draw on the terminal
+    return con
+
+
+def prepare(population: Population) -> None:
+    """``first_project``: the row of each enterprise that carries its own fields (smallest project id)."""
+    if population.has_projects:
+        population.con.execute(
+            "CREATE OR REPLACE TEMP TABLE first_project AS SELECT id, min(project_id) AS project_id "
+            "FROM population WHERE project_id IS NOT NULL GROUP BY id")
+
+
+def execute(
+    compiled: CompiledSql,
+    population: Population,
+    workspace: Workspace,
+    *,
+    table: str = "results",
+    progress: Callable[[str], None] | None = None,
+    single_statement: bool = False,
+) -> tuple[str, dict[str, float]]:
+    """Materialize the results; returns (relation name, timings in seconds).
+
+    Rows are stored compactly in ``<table>_core`` (rule index and status code instead of
+    six strings per row) and shown with the contract columns by the view ``<table>``.
+    """
+    con = population.con
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prepare(population)
+    timings["prepare"] = time.perf_counter() - t0
+    core = f"{table}_core"
+    t1 = time.perf_counter()
+    try:
+        if single_statement:
+            con.execute(f"CREATE OR REPLACE TABLE {core} AS {compiled.sql}")
+        else:
+            for k, (label, sql) in enumerate(compiled.parts):
+                if progress is not None:
+                    progress(f"计算 {label}")
+                if k == 0:
+                    con.execute(f"CREATE OR REPLACE TABLE {core} AS {sql}")
+                else:
+                    con.execute(f"INSERT INTO {core} {sql}")
+        if not compiled.parts:
+            con.execute(f"CREATE OR REPLACE TABLE {core} ({CORE_SCHEMA})")
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise InputError(f"计算企业名录时出错:{message}", file=population.description,
+                         hint="若提示除数为零或数值溢出,请检查名录中的数值;若提示文件损坏,请重新导出文件") from None
+    con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
+    timings["execute"] = time.perf_counter() - t1
+    return table, timings
+
+
+CORE_SCHEMA = ("id VARCHAR, project_id VARCHAR, ri SMALLINT, sc TINYINT, amount BIGINT, upper_bound BOOLEAN, "
+               "mm BIGINT, province VARCHAR, city VARCHAR, county VARCHAR, district VARCHAR")
+
+
+def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnection) -> None:
+    """Close the connection, then remove the workspace, when ``owner`` is collected."""
+
+    def _close(c: duckdb.DuckDBPyConnection = con, w: Workspace = workspace) -> None:
+        try:
+            c.close()
+        finally:
+            w.cleanup()
+
+    weakref.finalize(owner, _close)

@@ -22,14 +22,21 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job on embedded defaults (SQLite + DuckDB): build the policy base from the seeds,
+# verify every rule's citation against it, compute one enterprise, simulate a city.
 run: $(STAMP)
 	$(BIN)/huiqi ingest $(SEEDS) --db $(DB) --out $(OUT)
 	$(BIN)/huiqi units --db $(DB) --limit 15
+	$(BIN)/huiqi rules check --db $(DB)
+	$(BIN)/huiqi calc examples/linhai-machinery.yaml --date 2022-09-01 --out var/linhai-machinery.xlsx
+	$(BIN)/huiqi synth --city 十堰 --n 20000 --seed 7 --out var/shiyan-20k.parquet
+	$(BIN)/huiqi simulate var/shiyan-20k.parquet --date 2019-06-01 --out var/shiyan-simulation.xlsx
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'   # OpenFisca, a peer in the simulation benchmark only
 	$(BIN)/python bench/run.py
 
 lint: $(STAMP)

@@ -94,7 +94,13 @@ def _find_in_base(pack: LoadedPack, base: _FindsDocuments) -> Document | None:
             return base.find_document(key)
         except HuiqiError:
             continue
-    return None
+    # Titles of drafts carry (送审稿) in packs but not in the base, and some documents have
+    # no 文号: fall back to the source file name, the most stable key of a seed.
+    lister = getattr(base, "list_documents", None)
+    loader = getattr(base, "load_document", None)
+    if lister is None or loader is None:
+        return None
+    return _find_in_list(pack, [loader(summary.id) for summary in lister()])
 
 
 def nearest_passage(quote: str, text: str) -> tuple[str, float]:

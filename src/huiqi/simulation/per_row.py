@@ -114,9 +114,7 @@ def run_per_row(
         profiles = list(population)
         pop_rows = sum(max(1, len(p.projects)) for p in profiles)
     else:
-        table, warnings = read_population(population, rulebase.fields)
-        if limit is not None:
-            table = table.slice(0, limit)
+        table, warnings = read_population(population, rulebase.fields, limit=limit)
         pop_rows = table.num_rows
         profiles = profiles_from_table(table)
     warnings += _missing_column_warnings(rulebase, profiles, policies)

@@ -79,13 +79,23 @@ def _existing(src: PopulationSource) -> PopulationSource:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _raw_table(src: PopulationSource) -> pa.Table:
-    """The table as stored (Parquet/DuckDB typed; CSV as text; Excel as Python cells)."""
+def _raw_table(src: PopulationSource, limit: int | None = None) -> pa.Table:
+    """The table as stored (Parquet/DuckDB typed; CSV as text; Excel as Python cells); ``limit`` first rows."""
     try:
         if src.kind == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(src.path)
+            if limit is None:
+                return pq.read_table(src.path)
+            pf = pq.ParquetFile(src.path)
+            batches = []
+            got = 0
+            for batch in pf.iter_batches(batch_size=min(limit, 65536)):
+                batches.append(batch.slice(0, limit - got))
+                got += batches[-1].num_rows
+                if got >= limit:
+                    break
+            return pa.Table.from_batches(batches, schema=pf.schema_arrow)
         if src.kind == "csv":
             return _read_csv(src.path)
         if src.kind == "xlsx":
@@ -233,14 +243,16 @@ def check_population_columns(names: list[str], registry: FieldRegistry, source: 
 
 
 def read_population(population: str | Path | PopulationSource | pa.Table,
-                    registry: FieldRegistry | None = None) -> tuple[pa.Table, list[str]]:
+                    registry: FieldRegistry | None = None, limit: int | None = None) -> tuple[pa.Table, list[str]]:
     """(table with registry-typed Python-convertible columns, warnings). For small/medium populations."""
     reg = registry or default_registry()
     if isinstance(population, pa.Table):
         raw, source = population, "Arrow 表"
     else:
         src = population if isinstance(population, PopulationSource) else parse_source(population)
-        raw, source = _raw_table(src), src.text
+        raw, source = _raw_table(src, limit), src.text
+    if limit is not None:
+        raw = raw.slice(0, limit)
     report = check_population_columns(raw.schema.names, reg, source)
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in raw.schema.names:

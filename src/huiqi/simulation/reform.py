@@ -30,6 +30,7 @@ Reform file (YAML)::
 from __future__ import annotations
 
 import copy
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -223,7 +224,12 @@ def apply_reform(rulebase: RuleBase, reform: Reform, base_params: dict[str, str]
         original = originals.get(str(exc.file or ""), exc.file)
         raise HuiqiError(f"改革方案「{reform.name}」使规则包无效:{exc.message}", file=original,
                          field=exc.field, clause=exc.clause, hint=exc.hint) from None
-    return AppliedReform(reform, reformed, params, lines, tmp, list(dict.fromkeys(changed)))
+    finally:
+        if workdir is None:
+            # Everything is compiled in memory now; the copies are not needed any more.
+            shutil.rmtree(tmp, ignore_errors=True)
+    return AppliedReform(reform, reformed, params, lines, tmp if workdir is not None else None,
+                         list(dict.fromkeys(changed)))
 
 
 def _base_parameters(rulebase: RuleBase) -> Any:

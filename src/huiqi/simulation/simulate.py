@@ -180,8 +180,6 @@ class SimulationResult:
         finally:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
-            if self.reform is not None and self.reform.workdir is not None:
-                shutil.rmtree(self.reform.workdir, ignore_errors=True)
 
     def __enter__(self) -> SimulationResult:
         return self

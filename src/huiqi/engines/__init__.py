@@ -123,9 +123,9 @@ def run_population(
         if not isinstance(population, Population):
             timings["open"] = open_seconds
         t = time.perf_counter()
-        dialect = "spark" if engine == "spark" else "duckdb"
         if engine not in ("duckdb", "spark"):
             raise InputError(f"未知的计算引擎 {engine}", hint="可用:duckdb、spark")
+        dialect: Literal["duckdb", "spark"] = "spark" if engine == "spark" else "duckdb"
         compiled = compile_rulebase_sql(rulebase, on, dialect, params=params, policies=policies,
                                         columns=pop.columns, has_projects=pop.has_projects,
                                         relation=pop.select_sql if engine == "duckdb" else None, layout=layout)
@@ -151,15 +151,9 @@ def run_population(
             con.close()
         workspace.cleanup()
         raise
-    dk.keep_alive(result, workspace, pop.con if not isinstance(population, Population) else _NoClose())
+    # The connection lives as long as the result; a caller's own Population keeps its own.
+    dk.keep_alive(result, workspace, None if isinstance(population, Population) else pop.con)
     return result
-
-
-class _NoClose:
-    """A caller's own Population keeps its connection open."""
-
-    def close(self) -> None:
-        return None
 
 
 def _enterprises(pop: Population) -> int:

@@ -472,7 +472,12 @@ def _jurisdiction_key(jurisdictions: Iterable[Jurisdiction]) -> tuple[Any, ...]:
 # -- the compiler ----------------------------------------------------------------------------
 
 
-def S(status: str) -> str:  # noqa: N802 - reads like a constant in the generated SQL
+def _first(units: Sequence[str]) -> str | None:
+    """The responsible department shown in results: the first one listed."""
+    return units[0] if units else None
+
+
+def S(status: str) -> str:
     """The status code literal (``S('granted')`` → ``0``)."""
     return str(STATUSES.index(status))
 
@@ -627,7 +632,7 @@ class _Compiler:
 
     def info(self, pr: PRule, complex_rule: bool) -> RuleInfo:
         rule, pack = pr.rule, pr.pack
-        dept = (rule.department or pack.department or [None])[0]
+        dept = _first(rule.department or pack.department)
         return RuleInfo(pr.index, rule.id, rule.title, pack.document.id, rule.citation.clause, dept, rule.kind,
                         rule.beneficiary, bool(rule.amount and rule.amount.upper_bound), pr.per_project,
                         complex=complex_rule, fields=self.field_order(pr),
@@ -653,7 +658,7 @@ class _Compiler:
         and cleans the missing-field list (built only for undecided rows).
         """
         d, tr, rule = self.d, self.tr, pr.rule
-        P = f"__r{pr.index}_"  # noqa: N806 - column prefix of this rule
+        P = f"__r{pr.index}_"
         population_rule = pr.rank_by is not None or pr.quota_by is not None
         applies = "__prow" if pr.per_project else "__ent"
         pid = d.ident("project_id") if pr.per_project else self.null_text
@@ -789,14 +794,16 @@ class _Compiler:
             return f"CAST({tr.value(pr.formula.expr)} AS {DEC})", "FALSE", tr.missing(pr.formula.expr, bits)
         if pr.tiers_on is not None:
             x = f"({tr.value(pr.tiers_on.expr)})"
-            value_arms, miss_arms, inside = [], [], []
+            value_arms: list[str] = []
+            miss_arms: list[str] = []
+            inside: list[str] = []
             for band in pr.bands:
-                tests = []
+                bounds: list[str] = []
                 if band.lower is not None:
-                    tests.append(f"{x} {'>=' if band.lower_inclusive else '>'} {d.decimal(band.lower)}")
+                    bounds.append(f"{x} {'>=' if band.lower_inclusive else '>'} {d.decimal(band.lower)}")
                 if band.upper is not None:
-                    tests.append(f"{x} {'<=' if band.upper_inclusive else '<'} {d.decimal(band.upper)}")
-                test = " AND ".join(tests) or "TRUE"
+                    bounds.append(f"{x} {'<=' if band.upper_inclusive else '<'} {d.decimal(band.upper)}")
+                test = " AND ".join(bounds) or "TRUE"
                 inside.append(f"({test})")
                 value_arms.append(f"WHEN {test} THEN CAST({tr.value(band.amount.expr)} AS {DEC})")
                 miss_arms.append(f"WHEN {test} THEN {tr.missing(band.amount.expr, bits)}")
@@ -807,11 +814,11 @@ class _Compiler:
         assert pr.lookup_on is not None
         key = f"({tr.value(pr.lookup_on.expr)})"
         tests = self.lookup_tests(pr, key)
-        value_arms = [f"WHEN {t} THEN CAST({tr.value(e)} AS {DEC})" for t, e in tests]
-        miss_arms = [f"WHEN {t} THEN {tr.missing(e, bits)}" for t, e in tests]
-        base = f"CASE WHEN {key} IS NULL THEN NULL {' '.join(value_arms)} ELSE NULL END"
+        entry_values = [f"WHEN {t} THEN CAST({tr.value(e)} AS {DEC})" for t, e in tests]
+        entry_masks = [f"WHEN {t} THEN {tr.missing(e, bits)}" for t, e in tests]
+        base = f"CASE WHEN {key} IS NULL THEN NULL {' '.join(entry_values)} ELSE NULL END"
         outside = f"{key} IS NOT NULL AND NOT ({' OR '.join(f'COALESCE({t}, FALSE)' for t, _ in tests) or 'FALSE'})"
-        miss = f"CASE WHEN {key} IS NULL THEN {tr.missing(pr.lookup_on.expr, bits)} {' '.join(miss_arms)} ELSE 0 END"
+        miss = f"CASE WHEN {key} IS NULL THEN {tr.missing(pr.lookup_on.expr, bits)} {' '.join(entry_masks)} ELSE 0 END"
         return base, outside, miss
 
     def lookup_tests(self, pr: PRule, key: str) -> list[tuple[str, Expr]]:
@@ -1011,7 +1018,7 @@ class _Compiler:
                 missing = [f for f in pc.pexpr.expr.fields if self.cols.always_missing(f)]
                 raw = None
                 break
-            raw = min(raw, value)
+            raw = value if raw is None else min(raw, value)
         if raw is None:
             return ("undecided" if pr.rule.computable else "lead"), None, missing
         if raw <= 0:
@@ -1058,7 +1065,7 @@ class _Compiler:
     def lead_infos(self) -> list[tuple[RuleInfo, int]]:
         """Pack leads shown once per enterprise where the pack is in force and not out of area."""
         wanted = set(self.policies or ())
-        out = []
+        out: list[tuple[RuleInfo, int]] = []
         base = len(self.plan.rules)
         for pack in self.plan.packs:
             if wanted and pack.document.id not in wanted:
@@ -1069,12 +1076,12 @@ class _Compiler:
             g = self.gate((pack.jurisdiction,))
             for n, lead in enumerate(pack.leads, start=1):
                 info = RuleInfo(base + len(out), f"{pack.document.id}:lead:{n}", lead.title, pack.document.id,
-                                lead.citation.clause, (lead.department or pack.department or [None])[0], None,
+                                lead.citation.clause, _first(lead.department or pack.department), None,
                                 ENTERPRISE, False, False, lead=True)
                 out.append((info, g))
         return out
 
-    def compile(self, layout: Layout) -> CompiledSql:
+    def compile(self, layout: Layout, chunk: int | None = None) -> CompiledSql:
         stack_passes, cap_passes, local_caps, complex_ids = self.classify()
         infos = self.infos = {pr.index: self.info(pr, pr.index in complex_ids) for pr in self.selected}
         self._jurisdictions: dict[tuple[Any, ...], tuple[Jurisdiction, ...]] = {}
@@ -1088,8 +1095,13 @@ class _Compiler:
             self._jurisdictions.setdefault(_jurisdiction_key((pack.jurisdiction,)), (pack.jurisdiction,))
         parts: list[tuple[str, str]] = []
         if layout == "wide":
-            if rules or leads:
-                parts.append(("全部规则", self.stream(rules, leads, "final")))
+            size = chunk or max(len(rules), 1)
+            chunks = [rules[i:i + size] for i in range(0, len(rules), size)] or [[]]
+            for k, group in enumerate(chunks):
+                lead_part = leads if k == len(chunks) - 1 else []
+                if group or lead_part:
+                    label = "全部规则" if len(chunks) == 1 else f"规则 {k * size + 1}–{k * size + len(group)}"
+                    parts.append((label, self.stream(group, lead_part, "final")))
         else:
             parts += [(r.info.rule, self.stream([r], (), "final")) for r in rules]
             if leads:
@@ -1113,6 +1125,7 @@ def compile_rulebase_sql(
     has_projects: bool = True,
     relation: Callable[[Sequence[str]], str] | None = None,
     layout: Layout = "wide",
+    chunk: int | None = None,
 ) -> CompiledSql:
     """Compile every (selected) rule of ``rulebase`` into SQL over a typed population.
 
@@ -1121,6 +1134,7 @@ def compile_rulebase_sql(
     ``has_projects``: whether some row has a ``project_id`` (then ``first_project`` must
     exist). ``relation(columns)`` is the SQL the rows are read from (default: the view
     ``population``; the DuckDB engine passes a narrow SELECT over the source file).
-    ``layout``: ``"wide"`` (one scan for all rules) or ``"per_rule"`` (one part per rule).
+    ``layout``: ``"wide"`` (one scan for all rules; ``chunk`` = at most that many rules
+    per scan) or ``"per_rule"`` (one part per rule).
     """
-    return _Compiler(rulebase, on, dialect, params, policies, columns, has_projects, relation).compile(layout)
+    return _Compiler(rulebase, on, dialect, params, policies, columns, has_projects, relation).compile(layout, chunk)

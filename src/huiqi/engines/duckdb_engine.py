@@ -116,12 +116,13 @@ CORE_SCHEMA = ("id VARCHAR, project_id VARCHAR, ri SMALLINT, sc TINYINT, amount 
                "mm BIGINT, province VARCHAR, city VARCHAR, county VARCHAR, district VARCHAR")
 
 
-def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnection) -> None:
-    """Close the connection, then remove the workspace, when ``owner`` is collected."""
+def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnection | None) -> None:
+    """Close the connection (if ours), then remove the workspace, when ``owner`` is collected."""
 
-    def _close(c: duckdb.DuckDBPyConnection = con, w: Workspace = workspace) -> None:
+    def _close(c: duckdb.DuckDBPyConnection | None = con, w: Workspace = workspace) -> None:
         try:
-            c.close()
+            if c is not None:
+                c.close()
         finally:
             w.cleanup()
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -44,7 +44,7 @@ from huiqi.profile import TYPE_LABELS, FieldRegistry, closest, default_registry
 
 __all__ = ["Population", "PopulationSource", "open_population"]
 
-PopulationSource = str | Path | pa.Table
+PopulationSource: TypeAlias = str | Path | pa.Table
 # Columns the engines tolerate but do not read.
 IGNORED_COLUMNS = ("project.name", "project_name", "year", "industry")
 RAW = "__huiqi_raw"
@@ -336,8 +336,8 @@ def _convert(col: str, src_type: str, kind: str, spec: Any) -> _Conv | str:
         return _Conv(_clean(raw), value, f"{c} IS NOT NULL AND ({value}) IS NULL", expected)
     if kind == "enum":
         values = tuple(spec.values) if spec is not None else ()
-        bad = f"{c} IS NOT NULL AND {c} NOT IN ({', '.join(map(_s, values))})" if values else None
-        return _Conv(_clean(raw), c, bad, expected + (":" + "/".join(values) if values else ""))
+        invalid = f"{c} IS NOT NULL AND {c} NOT IN ({', '.join(map(_s, values))})" if values else None
+        return _Conv(_clean(raw), c, invalid, expected + (":" + "/".join(values) if values else ""))
     return _Conv(_clean(raw), c, None, expected)
 
 

@@ -26,11 +26,23 @@ from huiqi.engines.duckdb_engine import CORE_SCHEMA, Workspace
 from huiqi.engines.population import Population
 from huiqi.errors import InputError
 
-__all__ = ["ARROW_ROWS", "available", "get_session", "execute"]
+__all__ = ["ARROW_ROWS", "available", "execute", "get_session"]
 
 # Up to this many population rows the results come back through Arrow in memory;
 # larger runs are written by Spark as Parquet and read back by DuckDB.
 ARROW_ROWS = int(os.environ.get("HUIQI_SPARK_ARROW_ROWS", "200000"))
+# Session settings for the duration of a run. The compiled query is one wide projection
+# of a few thousand expressions: Catalyst's constraint propagation (used by PruneFilters)
+# and CollapseProject make planning take minutes and can exhaust the driver's heap.
+PLAN_SETTINGS = {
+    "spark.sql.constraintPropagation.enabled": "false",
+    "spark.sql.optimizer.excludedRules": "org.apache.spark.sql.catalyst.optimizer.CollapseProject,"
+                                         "org.apache.spark.sql.catalyst.optimizer.PruneFilters",
+}
+# Small runs: generating and compiling Java for the wide projection costs more than
+# interpreting it for a few thousand rows (large runs keep whole-stage code generation).
+SMALL_RUN_SETTINGS = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                      "spark.sql.adaptive.enabled": "false"}
 
 
 def available() -> tuple[bool, str]:
@@ -108,6 +120,10 @@ def execute(
     t = time.perf_counter()
     say("Spark 计算")
     core = f"{table}_core"
+    settings = dict(PLAN_SETTINGS)
+    if population.rows <= ARROW_ROWS:
+        settings.update(SMALL_RUN_SETTINGS)
+    saved = _apply(spark, settings)
     try:
         if not compiled.parts:
             con.execute(f"CREATE OR REPLACE TABLE {core} ({CORE_SCHEMA})")
@@ -136,8 +152,26 @@ def execute(
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"Spark 计算出错:{message[:500]}", file=population.description) from None
     finally:
+        _restore(spark, saved)
         if population.has_projects:
             spark.catalog.dropTempView("first_project")
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t
     return table, timings
+
+
+def _apply(spark: Any, settings: dict[str, str]) -> dict[str, str | None]:
+    """Set session options, returning the previous values (the session may be the caller's)."""
+    saved: dict[str, str | None] = {}
+    for key, value in settings.items():
+        saved[key] = spark.conf.get(key, None)
+        spark.conf.set(key, value)
+    return saved
+
+
+def _restore(spark: Any, saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)

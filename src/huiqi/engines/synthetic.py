@@ -11,9 +11,8 @@ population and times the DuckDB engine on it.
 from __future__ import annotations
 
 import argparse
-import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -150,7 +149,6 @@ def synthetic_population(rulebase: Any, n: int, seed: int = 0, *, null_share: fl
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    registry = plan_for(rulebase).registry
     doms = domains(rulebase)
     regs = regions(rulebase)
     counts = rng.choice(len(projects), size=n, p=np.array(projects) / sum(projects))

@@ -54,17 +54,34 @@ class PopulationResult:
     rules: list[RuleInfo]
     leads: list[RuleInfo]
     compiled: CompiledSql
-    table: str = "results"
+    table: str = "results"  # the view with the contract columns
+    core: str = "results_core"  # the stored compact rows
     extras: dict[str, Any] = field(default_factory=dict)
 
     def arrow(self) -> pa.Table:
         return self.relation.to_arrow_table()
 
+    def batches(self, batch_size: int = 1 << 19) -> pa.RecordBatchReader:
+        """The results streamed as Arrow record batches (for results too large for one table)."""
+        return self.relation.to_arrow_reader(batch_size)
+
+    def close(self) -> None:
+        """Release the DuckDB connection and the work directory now (also done when collected)."""
+        finalizer = self.extras.get("finalizer")
+        if finalizer is not None:
+            finalizer()
+
+    def __enter__(self) -> PopulationResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def status_counts(self) -> dict[str, int]:
         from huiqi.engines.compile import STATUSES
 
         return {STATUSES[int(s)]: int(n) for s, n in self.con.execute(
-            f"SELECT sc, count(*) FROM {self.table}_core GROUP BY sc ORDER BY sc").fetchall()}
+            f"SELECT sc, count(*) FROM {self.core} GROUP BY sc ORDER BY sc").fetchall()}
 
     def write_parquet(self, path: str | Path) -> Path:
         """All results as one Parquet file (contract columns)."""
@@ -134,17 +151,18 @@ def run_population(
         if engine == "spark":
             from huiqi.engines import spark_engine
 
-            table, run_timings = spark_engine.execute(compiled, pop, workspace, master=master, progress=say)
+            table, core, run_timings = spark_engine.execute(compiled, pop, workspace, master=master, progress=say)
         else:
-            table, run_timings = dk.execute(compiled, pop, workspace, progress=say, single_statement=single_statement)
+            table, core, run_timings = dk.execute(compiled, pop, workspace, progress=say,
+                                                  single_statement=single_statement)
         timings.update(run_timings)
         counts = pop.con.execute(
-            f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {table}_core").fetchall()[0]
+            f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {core}").fetchall()[0]
         result = PopulationResult(
             relation=pop.con.table(table), con=pop.con, engine=engine, on=on, rows=pop.rows,
             enterprises=_enterprises(pop), rule_evaluations=int(counts[0]),
             seconds=time.perf_counter() - started, timings=timings, warnings=warnings,
-            rules=compiled.rules, leads=compiled.leads, compiled=compiled, table=table,
+            rules=compiled.rules, leads=compiled.leads, compiled=compiled, table=table, core=core,
             extras={"population": pop})
     except BaseException:
         if con is not None and not isinstance(population, Population):
@@ -152,7 +170,8 @@ def run_population(
         workspace.cleanup()
         raise
     # The connection lives as long as the result; a caller's own Population keeps its own.
-    dk.keep_alive(result, workspace, None if isinstance(population, Population) else pop.con)
+    result.extras["finalizer"] = dk.keep_alive(result, workspace,
+                                               None if isinstance(population, Population) else pop.con)
     return result
 
 

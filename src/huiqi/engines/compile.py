@@ -278,7 +278,7 @@ class _Columns:
         self.params = params
         self.on = on
         self.absent_reads: dict[str, list[str]] = {}
-        self._rule: str | None = None
+        self.current_rule: str | None = None
 
     def has(self, name: str) -> bool:
         return self.present is None or name in self.present
@@ -292,10 +292,10 @@ class _Columns:
         if scope == "region":
             return self.d.ident(rest)
         if not self.has(name):
-            if self._rule is not None:
+            if self.current_rule is not None:
                 readers = self.absent_reads.setdefault(name, [])
-                if self._rule not in readers:
-                    readers.append(self._rule)
+                if self.current_rule not in readers:
+                    readers.append(self.current_rule)
             sql_type = COLUMN_TYPES.get(field_kind(self.registry, name), "VARCHAR")
             return f"CAST(NULL AS {self.d.type(sql_type)})"
         return self.d.ident(name)
@@ -643,11 +643,11 @@ class _Compiler:
 
     def rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
                  local_caps: Sequence[_CapPass]) -> _RuleSql:
-        self.cols._rule = pr.rule.id
+        self.cols.current_rule = pr.rule.id
         try:
             return self._rule_sql(pr, info, stack_passes, local_caps)
         finally:
-            self.cols._rule = None
+            self.cols.current_rule = None
 
     def _rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
                   local_caps: Sequence[_CapPass]) -> _RuleSql:
@@ -892,6 +892,15 @@ class _Compiler:
         """
         d = self.d
         q = self.base(rules, (g for _, g in leads))
+        if part == "active":
+            # Only rows in the area of some windowed rule in force can become active; skip
+            # the others before evaluating anything (a mixed population is mostly elsewhere).
+            live = [r for r in rules if r.st != S("not_in_force")]
+            gates = sorted({self.gates_of(r) for r in live})
+            if not live:
+                q = f"SELECT * FROM ({q}) AS q WHERE FALSE"
+            elif -1 not in gates:
+                q = f"SELECT * FROM ({q}) AS q WHERE NOT ({' AND '.join(f'__g{g}o' for g in gates)})"
         for level in range(4):
             defs = [c for r in rules for c in r.levels[level]]
             if defs:

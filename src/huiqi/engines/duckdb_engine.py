@@ -14,6 +14,7 @@ records the measurements.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 import weakref
@@ -27,9 +28,13 @@ from huiqi.engines.compile import CompiledSql
 from huiqi.engines.population import Population
 from huiqi.errors import InputError
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "connect", "execute"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "FILE_BACKED_ROWS", "connect", "execute"]
 
 DEFAULT_MEMORY_LIMIT = os.environ.get("HUIQI_DUCKDB_MEMORY_LIMIT", "4GB")
+# Above this many population rows the results go to a database file in the work directory
+# (compressed, written as it fills). An in-memory table of 10M rows × 54 rules spills too,
+# but ran out of memory under a 2GB limit; small runs stay in memory (faster).
+FILE_BACKED_ROWS = int(os.environ.get("HUIQI_DUCKDB_FILE_ROWS", "2000000"))
 
 
 class Workspace:
@@ -40,8 +45,11 @@ class Workspace:
         base.mkdir(parents=True, exist_ok=True)
         self._dir = tempfile.TemporaryDirectory(prefix="huiqi-sim-", dir=base)
         self.path = Path(self._dir.name)
+        self.extra: list[Path] = []  # staging directories elsewhere (Spark), removed too
 
     def cleanup(self) -> None:
+        for path in self.extra:
+            shutil.rmtree(path, ignore_errors=True)
         self._dir.cleanup()
 
 
@@ -77,7 +85,7 @@ def execute(
     table: str = "results",
     progress: Callable[[str], None] | None = None,
     single_statement: bool = False,
-) -> tuple[str, dict[str, float]]:
+) -> tuple[str, str, dict[str, float]]:
     """Materialize the results; returns (relation name, timings in seconds).
 
     Rows are stored compactly in ``<table>_core`` (rule index and status code instead of
@@ -89,6 +97,9 @@ def execute(
     prepare(population)
     timings["prepare"] = time.perf_counter() - t0
     core = f"{table}_core"
+    if population.rows > FILE_BACKED_ROWS:
+        con.execute(f"ATTACH '{workspace.path / 'results.duckdb'}' AS huiqi_results")
+        core = f"huiqi_results.{core}"
     t1 = time.perf_counter()
     try:
         if single_statement:
@@ -109,14 +120,14 @@ def execute(
                          hint="若提示除数为零或数值溢出,请检查名录中的数值;若提示文件损坏,请重新导出文件") from None
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t1
-    return table, timings
+    return table, core, timings
 
 
 CORE_SCHEMA = ("id VARCHAR, project_id VARCHAR, ri SMALLINT, sc TINYINT, amount BIGINT, upper_bound BOOLEAN, "
                "mm BIGINT, province VARCHAR, city VARCHAR, county VARCHAR, district VARCHAR")
 
 
-def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnection | None) -> None:
+def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnection | None) -> weakref.finalize:
     """Close the connection (if ours), then remove the workspace, when ``owner`` is collected."""
 
     def _close(c: duckdb.DuckDBPyConnection | None = con, w: Workspace = workspace) -> None:
@@ -126,4 +137,4 @@ def keep_alive(owner: object, workspace: Workspace, con: duckdb.DuckDBPyConnecti
         finally:
             w.cleanup()
 
-    weakref.finalize(owner, _close)
+    return weakref.finalize(owner, _close)

@@ -24,7 +24,6 @@ money, ``12%`` or ``0.12`` for percentages, 是/否/true/false/1/0 for booleans.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -459,7 +458,3 @@ def _sample(con: duckdb.DuckDBPyConnection, convs: Mapping[str, _Conv], col: str
         f"{_q(col) if col != 'id' else 'NULL'} AS __v, {convs[col].pre} AS {_q(col)} FROM {RAW}) AS a "
         f"WHERE {condition} ORDER BY __n LIMIT 1").fetchall()
     return (int(rows[0][0]), rows[0][1], rows[0][2]) if rows else (0, None, None)
-
-
-def default_workdir() -> Path:
-    return Path(os.environ.get("HUIQI_WORKDIR", tempfile.gettempdir()))

@@ -68,7 +68,7 @@ def get_session(master: str | None = None) -> Any:
         return active
     builder = (SparkSession.builder.appName("huiqi-simulate")
                .master(master or f"local[{os.environ.get('HUIQI_SPARK_CORES', '*')}]")
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "Asia/Shanghai"))
     if master is None:
         # Local mode: few cores, few partitions; a cluster keeps its own defaults.
@@ -91,7 +91,7 @@ def execute(
     master: str | None = None,
     table: str = "results",
     progress: Callable[[str], None] | None = None,
-) -> tuple[str, dict[str, float]]:
+) -> tuple[str, str, dict[str, float]]:
     """Run ``compiled`` (dialect spark) on Spark; results land in DuckDB as ``<table>_core`` + view ``<table>``."""
     if compiled.dialect != "spark":
         raise ValueError("compiled SQL must use the spark dialect")
@@ -106,6 +106,8 @@ def execute(
     local = "://" not in staging
     if local:
         Path(staging).mkdir(parents=True, exist_ok=True)
+        if not Path(staging).is_relative_to(workspace.path):
+            workspace.extra.append(Path(staging))
     t = time.perf_counter()
     say("准备企业名录(Parquet)")
     source = f"{staging}/population.parquet"
@@ -157,7 +159,7 @@ def execute(
             spark.catalog.dropTempView("first_project")
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t
-    return table, timings
+    return table, core, timings
 
 
 def _apply(spark: Any, settings: dict[str, str]) -> dict[str, str | None]:

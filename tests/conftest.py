@@ -29,3 +29,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
         terminalreporter.section("ingestion accuracy against gold annotations")
         for line in ACCURACY_REPORT:
             terminalreporter.write_line(line)
+
+
+def seed_path(prefix: str) -> Path:
+    """The seed file whose name starts with ``prefix`` (e.g. "003"); fails clearly if absent."""
+    matches = sorted(seeds_dir().glob(f"{prefix}_*.txt"))
+    if not matches:
+        pytest.fail(f"找不到种子文件 {prefix}_*.txt(目录 {SEEDS})")
+    return matches[0]
+
+
+def seed_text(prefix: str) -> str:
+    """A seed's text converted to simplified script, as the analysis stages see it."""
+    import opencc
+
+    return opencc.OpenCC("t2s").convert(seed_path(prefix).read_text("utf-8"))

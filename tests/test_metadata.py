@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import opencc
 import pytest
 
 from huiqi.ingest.metadata import extract_metadata, find_region, parse_date
-
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from tests.conftest import seed_text
 
 
 def seed_lines(prefix: str) -> list[str]:
-    if not SEEDS.is_dir():
-        pytest.fail(f"种子文件目录不存在: {SEEDS}(需要 /work/shared/seeds)")
-    files = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    if not files:
-        pytest.fail(f"找不到种子文件 {prefix}_*.txt 于 {SEEDS}")
-    return opencc.OpenCC("t2s").convert(files[0].read_text("utf-8")).split("\n")
+    return seed_text(prefix).split("\n")
 
 
 def test_parse_date_forms() -> None:

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import opencc
 import pytest
 
 from huiqi.ingest.outline import NO_STRUCTURE_WARNING, parse_cn_number, segment
-
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-
-
-def seed_text(prefix: str) -> str:
-    if not SEEDS.is_dir():
-        pytest.fail(f"种子文件目录不存在: {SEEDS}(需要 /work/shared/seeds)")
-    files = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    if not files:
-        pytest.fail(f"找不到种子文件 {prefix}_*.txt 于 {SEEDS}")
-    text = files[0].read_text("utf-8")
-    return opencc.OpenCC("t2s").convert(text)
+from tests.conftest import seed_text
 
 
 def keys(text: str) -> list[str]:

@@ -13,8 +13,8 @@ from huiqi.ingest.decode import decode_bytes
 from huiqi.ingest.formats import read_source
 from huiqi.ingest.mojibake import MISSING, find_suspect_runs, repair_mojibake
 from huiqi.ingest.script import detect_script, to_simplified
+from tests.conftest import seed_path
 
-SEEDS = Path("/work/shared/seeds")
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 
 CLAUSE = (
@@ -28,12 +28,7 @@ CLAUSE_TRAD = (
 
 
 def seed(prefix: str) -> str:
-    if not SEEDS.is_dir():
-        pytest.fail(f"seed folder {SEEDS} is missing: the text-layer tests need the five seed documents")
-    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    if not matches:
-        pytest.fail(f"seed {prefix} not found in {SEEDS}")
-    return matches[0].read_text(encoding="utf-8")
+    return seed_path(prefix).read_text(encoding="utf-8")
 
 
 # --- decode ----------------------------------------------------------------------
@@ -191,8 +186,7 @@ def test_pdf_without_text_layer_is_refused(tmp_path: Path) -> None:
 
 
 def test_txt_seed_reads_as_utf8() -> None:
-    seed("000")  # fails clearly if the seeds are missing
-    path = sorted(SEEDS.glob("000_*.txt"))[0]
+    path = seed_path("000")  # fails clearly if the seeds are missing
     source = read_source(path)
     assert source.format == "txt" and source.encoding == "utf-8"
     assert source.text == path.read_text(encoding="utf-8")

@@ -205,7 +205,8 @@ def _utf8_csv(path: Path, tmp: list[Any]) -> Path:
     return out
 
 
-def _cell_text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
+    """An Excel cell as the text a CSV would hold (exact for numbers, ISO for dates)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -235,7 +236,7 @@ def _read_excel(path: Path) -> pa.Table:
         cols: list[list[str | None]] = [[] for _ in names]
         for row in rows:
             for i in range(len(names)):
-                cols[i].append(_cell_text(row[i]) if i < len(row) else None)
+                cols[i].append(cell_text(row[i]) if i < len(row) else None)
     finally:
         wb.close()
     return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, cols, strict=True)})

@@ -7,7 +7,6 @@ cluster job or the test fixture), otherwise a local one is started once per proc
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from huiqi.engines.spark_engine import available
 from huiqi.errors import InputError
 from huiqi.evaluation.engine_duckdb import check_rows
 from huiqi.evaluation.methodology import Methodology
@@ -31,17 +31,6 @@ from huiqi.evaluation.population import (
 from huiqi.evaluation.sql import QueryBuilder, SourceKind
 
 SOURCE_VIEW = "population_src"
-
-
-def available() -> tuple[bool, str]:
-    """(usable, reason) — pyspark importable and a Java runtime on PATH or JAVA_HOME."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return False, "未安装 pyspark(pip install 'huiqi[spark]')"
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        return False, "找不到 Java 运行环境(Spark 需要 Java 17)"
-    return True, ""
 
 
 def get_spark() -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from huiqi.engines.population import cell_text
 from huiqi.errors import HuiqiError, InputError
 from huiqi.profile import FieldRegistry, FieldSpec, closest, default_registry
 
@@ -183,15 +184,8 @@ def _read_xlsx(path: Path) -> pa.Table:
 
 
 def _excel_text(value: Any) -> str | None:
-    # Excel numbers are binary floats: 6000000.0 → "6000000", 0.12 → "0.12" (repr is exact enough).
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        d = Decimal(repr(value))
-        return str(int(d)) if d == d.to_integral_value() else format(d, "f")
-    return str(value).strip() or None
+    text = cell_text(value)
+    return (text.strip() or None) if text is not None else None
 
 
 def _read_sqlite(path: Path, table: str) -> pa.Table:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -571,15 +571,15 @@ def synthesize(city: str, n: int, seed: int, out: str | Path, *, config: str | P
                         packs)
 
 
-class _Writer:
-    def write(self, batch: pa.RecordBatch) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+class _Writer(Protocol):
+    """What synthesize needs of an output format: append a batch, then close."""
 
-    def close(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def close(self) -> None: ...
 
 
-class _ParquetWriter(_Writer):
+class _ParquetWriter:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         import pyarrow.parquet as pq
 
@@ -592,7 +592,7 @@ class _ParquetWriter(_Writer):
         self._w.close()
 
 
-class _CsvWriter(_Writer):
+class _CsvWriter:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         import pyarrow.csv as pcsv
 
@@ -605,7 +605,7 @@ class _CsvWriter(_Writer):
         self._w.close()
 
 
-class _XlsxWriter(_Writer):
+class _XlsxWriter:
     """Small populations for people who open them in Excel (constant memory mode)."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:

@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
+    PLACE_SUFFIXES,
     PRule,
     _all_pexprs,
     _cap_group,
@@ -104,7 +105,6 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "id", "project_id", "rule", "document", "clause", "department", "kind", "beneficiary", "status",
     "amount", "upper_bound", "missing", *REGION_COLUMNS,
 )
-_PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "县", "区")
 
 # SQL type of a field column in the typed population, by field type (fields.yaml).
 COLUMN_TYPES: dict[str, str] = {
@@ -215,6 +215,8 @@ class CompiledSql:
 
     ``parts`` are SELECTs producing ``CORE_COLUMNS``; run them one by one (INSERT) or
     together (:attr:`sql`). ``infos`` maps ``ri`` to the rule (or lead) it stands for.
+    ``regions_sql`` builds the table ``region_gates`` the parts join (jurisdiction tests
+    per distinct region of ``population``); engines create it before running the parts.
     """
 
     dialect: Dialect
@@ -225,6 +227,7 @@ class CompiledSql:
     # population column → ids of the rules that read it, for columns the population lacks
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    regions_sql: str | None = None
 
     @property
     def sql(self) -> str:
@@ -417,26 +420,34 @@ class _Gate:
     fields: tuple[str, ...]
 
 
-def place_spellings(want: str) -> list[str]:
-    """Every name the calculator treats as the same place as ``want`` (calculator._same_place).
+def place_column(column: str) -> str:
+    """The column holding ``column``'s place names normalized like calculator._norm_place."""
+    return f"__place_{column}"
 
-    ``_same_place(a, b)`` is ``a == b or norm(a) == norm(b)``, i.e. ``norm(a) == norm(b)``;
-    a name normalizes to ``t`` only if it is ``t`` itself or ``t`` plus one stripped
-    suffix, so the set is finite: 台州市 → 台州, 台州市, 台州区, 台州县 …
+
+def normalized_place_sql(d: _Dialect, column: str) -> str:
+    """SQL twin of calculator._norm_place: strip the first suffix (in order) that leaves ≥ 2 characters.
+
+    ``_same_place(a, b)`` is ``a == b or norm(a) == norm(b)``, i.e. ``norm(a) == norm(b)``, so
+    jurisdiction tests compare the normalized column with ``norm(want)`` — one string
+    comparison per test, computed once per row (lists of spellings became hash joins).
     """
-    target = _norm_place(want)
-    names = [target, *(target + suffix for suffix in _PLACE_SUFFIXES)]
-    return [n for n in dict.fromkeys([want, *names]) if _norm_place(n) == target]
+    col = d.ident(column)
+    arms = [f"WHEN right({col}, {len(sfx)}) = {d.string(sfx)} AND length({col}) > {len(sfx) + 1} "
+            f"THEN left({col}, length({col}) - {len(sfx)})" for sfx in PLACE_SUFFIXES]
+    return f"CASE {' '.join(arms)} ELSE {col} END"
 
 
 def _jurisdiction_sql(d: _Dialect, jurisdictions: Iterable[Jurisdiction]) -> _Gate:
-    """SQL twin of calculator._jurisdiction (same levels, exclusions, district lists, order)."""
+    """SQL twin of calculator._jurisdiction (same levels, exclusions, district lists, order).
+
+    Reads the normalized place columns (``place_column``) the base projection adds.
+    """
     outs: list[str] = []
     missing: list[tuple[str, str]] = []  # (condition, field)
 
     def same(column: str, want: str) -> str:
-        names = ", ".join(d.string(n) for n in place_spellings(want))
-        return f"{d.ident(column)} IN ({names})"
+        return f"{place_column(column)} = {d.string(_norm_place(want))}"
 
     for j in jurisdictions:
         for level in ("province", "city", "county"):
@@ -870,14 +881,38 @@ class _Compiler:
         else:
             src = pop
             cols += ["TRUE AS __ent", "TRUE AS __prow"]
-        keys = {k: g for k, g in self.gates.items()}
-        wanted = {self.gates_of(r) for r in rules} | set(lead_gates)
-        for key, g in keys.items():
-            if g not in wanted:
-                continue
-            gate = _jurisdiction_sql(d, self._jurisdictions[key])
-            cols += [f"({gate.out}) AS __g{g}o", f"({gate.undecided}) AS __g{g}u", f"{gate.mask} AS __g{g}m"]
+        src += " " + self.regions_join(rules, lead_gates, cols)
         return f"SELECT {', '.join(cols)} FROM {src}"
+
+    def regions_join(self, rules: Sequence[_RuleSql], lead_gates: Iterable[int], cols: list[str]) -> str:
+        """JOIN the jurisdiction gates of ``region_gates`` (see :meth:`regions_sql`)."""
+        wanted = sorted({self.gates_of(r) for r in rules} | set(lead_gates))
+        wanted = [g for g in wanted if g >= 0]
+        if not wanted:
+            return ""
+        cols += [f"rg.__g{g}{x}" for g in wanted for x in "oum"]
+        same = "<=>" if self.d.spark else "IS NOT DISTINCT FROM"
+        on = " AND ".join(f"p.{c} {same} rg.{c}" for c in (self.d.ident(c) for c in REGION_COLUMNS))
+        return f"JOIN region_gates AS rg ON {on}"
+
+    def regions_sql(self) -> str | None:
+        """Every jurisdiction gate, evaluated once per distinct region instead of once per row.
+
+        A population has a few hundred (province, city, county, district) tuples; the gates
+        (out of area / undecided / missing-field mask) are computed on those and joined back.
+        """
+        d = self.d
+        gates = []
+        for key, g in sorted(self.gates.items(), key=lambda kv: kv[1]):
+            gate = _jurisdiction_sql(d, self._jurisdictions[key])
+            gates += [f"({gate.out}) AS __g{g}o", f"({gate.undecided}) AS __g{g}u", f"{gate.mask} AS __g{g}m"]
+        if not gates:
+            return None
+        region = [d.ident(c) for c in REGION_COLUMNS]
+        places = [f"{normalized_place_sql(d, c)} AS {place_column(c)}" for c in REGION_COLUMNS]
+        distinct = f"SELECT DISTINCT {', '.join(region)} FROM {self.relation(list(REGION_COLUMNS))} AS r0"
+        return (f"SELECT {', '.join(region)}, {', '.join(gates)} FROM "
+                f"(SELECT *, {', '.join(places)} FROM ({distinct}) AS r1) AS r2")
 
     def gates_of(self, r: _RuleSql) -> int:
         return self.gates.get(_jurisdiction_key(r.pr.jurisdictions), -1)
@@ -1120,7 +1155,7 @@ class _Compiler:
             parts.append(("排名/名额/叠加/共享上限", self.windowed(windowed, stack_passes, cap_passes)))
         return CompiledSql(self.d.name, self.on, parts, [infos[pr.index] for pr in self.selected],
                            [i for i, _ in leads], {k: list(v) for k, v in self.cols.absent_reads.items()},
-                           dict(self.params))
+                           dict(self.params), self.regions_sql())
 
 
 def compile_rulebase_sql(

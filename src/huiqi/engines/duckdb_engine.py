@@ -69,12 +69,19 @@ def connect(workspace: Workspace, memory_limit: str | None = None, threads: int 
     return con
 
 
-def prepare(population: Population) -> None:
-    """``first_project``: the row of each enterprise that carries its own fields (smallest project id)."""
+def prepare(population: Population, compiled: CompiledSql) -> None:
+    """The small tables the compiled parts join.
+
+    ``first_project``: the row of each enterprise that carries its own fields (smallest
+    project id); ``region_gates``: jurisdiction tests per distinct region (a real table,
+    so the optimizer cannot inline the gate expressions back into the per-row scan).
+    """
     if population.has_projects:
         population.con.execute(
             "CREATE OR REPLACE TEMP TABLE first_project AS SELECT id, min(project_id) AS project_id "
             "FROM population WHERE project_id IS NOT NULL GROUP BY id")
+    if compiled.regions_sql is not None:
+        population.con.execute(f"CREATE OR REPLACE TEMP TABLE region_gates AS {compiled.regions_sql}")
 
 
 def execute(
@@ -94,7 +101,7 @@ def execute(
     con = population.con
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepare(population)
+    prepare(population, compiled)
     timings["prepare"] = time.perf_counter() - t0
     core = f"{table}_core"
     if population.rows > FILE_BACKED_ROWS:

@@ -118,6 +118,8 @@ def execute(
         first = spark.sql("SELECT id, min(project_id) AS project_id FROM population "
                           "WHERE project_id IS NOT NULL GROUP BY id").cache()
         first.createOrReplaceTempView("first_project")
+    if compiled.regions_sql is not None:
+        spark.sql(compiled.regions_sql).cache().createOrReplaceTempView("region_gates")
     timings["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
     say("Spark 计算")
@@ -157,6 +159,8 @@ def execute(
         _restore(spark, saved)
         if population.has_projects:
             spark.catalog.dropTempView("first_project")
+        if compiled.regions_sql is not None:
+            spark.catalog.dropTempView("region_gates")
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t
     return table, core, timings

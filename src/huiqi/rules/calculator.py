@@ -727,8 +727,12 @@ class Work:
     population: bool = False
 
 
+# Administrative suffixes a place name may carry or omit (checked in this order).
+PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "县", "区")
+
+
 def _norm_place(name: str) -> str:
-    for suffix in ("特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "县", "区"):
+    for suffix in PLACE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name

@@ -99,6 +99,7 @@ STANDARD_COLUMNS = ("id", "name", "project_id", *REGION_COLUMNS)
 # Status codes of the stored results (one byte per row instead of a string).
 STATUSES = ("granted", "stacked_out", "not_eligible", "undecided", "not_in_force", "out_of_jurisdiction", "lead")
 CORE_COLUMNS = ("id", "project_id", "ri", "sc", "amount", "upper_bound", "mm", *REGION_COLUMNS)
+STAGE_PLACEHOLDER = "__huiqi_stage__"
 MAX_FIELDS = 62  # fields one rule may read (bits of the missing mask)
 # The result relation handed to the simulation (contract: docs/simulation-contract.md).
 OUTPUT_COLUMNS: tuple[str, ...] = (
@@ -228,6 +229,10 @@ class CompiledSql:
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     regions_sql: str | None = None
+    # One scan instead of two when rules need window passes: (first pass writing every row,
+    # with ``__act`` and the window inputs; window passes reading the active rows back from
+    # the table named by STAGE_PLACEHOLDER). ``None`` when no rule needs a window pass.
+    staged: tuple[str, str] | None = None
 
     @property
     def sql(self) -> str:
@@ -941,14 +946,17 @@ class _Compiler:
             if defs:
                 q = f"SELECT *, {', '.join(defs)} FROM ({q}) AS q{level}"
         structs = []
+        staged = part == "staged"
         for r in rules:
             if part == "active":
                 keep = f"{r.applies} AND {r.active}"
             else:
-                keep = f"{r.applies} AND NOT {r.active}" if r.complex else r.applies
+                keep = f"{r.applies} AND NOT {r.active}" if r.complex and not staged else r.applies
             fields = [("k", f"({keep})"), ("ri", str(r.info.index)), ("pid", f"CAST({r.pid} AS {d.type('VARCHAR')})"),
                       ("sc", f"CAST({r.st} AS INT)"), ("amt", f"CAST({r.amt} AS {DEC})"),
                       ("mm", f"CAST({r.mm} AS BIGINT)"), ("u", "TRUE" if r.upper else "FALSE")]
+            if staged:
+                fields += self.stage_fields(r, stack_passes)
             if part == "active":
                 fields += [("pe", f"CAST({r.pe} AS BOOLEAN)"), ("pk", f"CAST({r.pk} AS {DEC})"),
                            ("pg", f"CAST({r.pg} AS {d.type('VARCHAR')})")]
@@ -959,7 +967,7 @@ class _Compiler:
             structs.append(d.struct([
                 ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("pid", f"CAST(NULL AS {d.type('VARCHAR')})"),
                 ("sc", f"CAST({S('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
-                ("u", "FALSE")]))
+                ("u", "FALSE"), *(self.stage_fields(None, stack_passes) if staged else ())]))
         region = [d.ident(c) for c in REGION_COLUMNS]
         q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.array(structs)} AS __rs FROM ({q}) AS q4"
         q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.explode}(__rs) AS s FROM ({q}) AS q5"
@@ -968,8 +976,28 @@ class _Compiler:
                     "s.mm AS __mm", "s.pe AS __pe", "s.pk AS __pk", "s.pg AS __pg",
                     *(f"s.{sp.level_column} AS {sp.level_column}" for sp in stack_passes if sp.level_column)]
             return f"SELECT {', '.join(cols)} FROM ({q}) AS q6 WHERE s.k"
+        if staged:
+            extra = ["s.act AS __act", "CASE WHEN s.act THEN __nm END AS __nm", "s.pe AS __pe", "s.pk AS __pk",
+                     "s.pg AS __pg", *(f"s.{sp.level_column} AS {sp.level_column}" for sp in stack_passes
+                                       if sp.level_column)]
+            return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')}, "
+                    f"{', '.join(extra)} FROM ({q}) AS q6 WHERE s.k")
         return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')} "
                 f"FROM ({q}) AS q6 WHERE s.k")
+
+    def stage_fields(self, r: _RuleSql | None, stack_passes: Sequence[_StackPass]) -> list[tuple[str, str]]:
+        """What an active row of a windowed rule carries into the window passes (NULL elsewhere)."""
+        d, varchar = self.d, self.d.type("VARCHAR")
+        complex_rule = r is not None and r.complex
+        fields = [("act", f"COALESCE({r.active}, FALSE)" if r is not None and complex_rule else "FALSE"),
+                  ("pe", f"CAST({r.pe} AS BOOLEAN)" if r is not None and complex_rule else "CAST(NULL AS BOOLEAN)"),
+                  ("pk", f"CAST({r.pk} AS {DEC})" if r is not None and complex_rule else f"CAST(NULL AS {DEC})"),
+                  ("pg", f"CAST({r.pg} AS {varchar})" if r is not None and complex_rule else f"CAST(NULL AS {varchar})")]
+        for sp in stack_passes:
+            if sp.level_column:
+                value = r.lv.get(sp.level_column, "NULL") if r is not None and complex_rule else "NULL"
+                fields.append((sp.level_column, f"CAST({value} AS {varchar})"))
+        return fields
 
     def core_columns(self, pid: str, ri: str, sc: str, amt: str, mm: str, upper: str) -> str:
         d = self.d
@@ -984,11 +1012,25 @@ class _Compiler:
 
     # the windowed flow ---------------------------------------------------------------------
 
-    def windowed(self, rules: list[_RuleSql], stack_passes: list[_StackPass], cap_passes: list[_CapPass]) -> str:
-        """Active rows of the windowed rules → rank/quota → stacking passes → shared-cap passes."""
-        cols = [self.d.ident("id"), "__pid", "__nm", *(self.d.ident(c) for c in REGION_COLUMNS), "__ri", "__st",
-                "__amt", "__mm", "__pe", "__pk", "__pg", *(sp.level_column for sp in stack_passes if sp.level_column)]
-        ctes = [f"u0 AS ({self.stream(rules, (), 'active', stack_passes)})"]
+    def windowed(self, rules: list[_RuleSql], stack_passes: list[_StackPass], cap_passes: list[_CapPass],
+                 stage: str | None = None) -> str:
+        """Active rows of the windowed rules → rank/quota → stacking passes → shared-cap passes.
+
+        The active rows come from a second scan of the population, or — ``stage`` — from
+        the table the staged first pass wrote (its rows with ``__act``).
+        """
+        d = self.d
+        levels = [sp.level_column for sp in stack_passes if sp.level_column]
+        cols = [d.ident("id"), "__pid", "__nm", *(d.ident(c) for c in REGION_COLUMNS), "__ri", "__st",
+                "__amt", "__mm", "__pe", "__pk", "__pg", *levels]
+        if stage is None:
+            source = self.stream(rules, (), "active", stack_passes)
+        else:
+            source = (f"SELECT {d.ident('id')}, {d.ident('project_id')} AS __pid, __nm, "
+                      f"{', '.join(d.ident(c) for c in REGION_COLUMNS)}, CAST(ri AS INT) AS __ri, "
+                      f"CAST(sc AS INT) AS __st, CAST({d.ident('amount')} AS {DEC}) AS __amt, mm AS __mm, "
+                      f"__pe, __pk, __pg{''.join(', ' + c for c in levels)} FROM {stage} WHERE __act")
+        ctes = [f"u0 AS ({source})"]
         prev = "u0"
         pop_rules = [r.pr for r in rules if r.pr.rank_by is not None or r.pr.quota_by is not None]
         if pop_rules:
@@ -1151,11 +1193,15 @@ class _Compiler:
             if leads:
                 parts.append(("线索", self.stream([], leads, "final")))
         windowed = [r for r in rules if r.complex]
+        staged: tuple[str, str] | None = None
         if windowed:
             parts.append(("排名/名额/叠加/共享上限", self.windowed(windowed, stack_passes, cap_passes)))
+            if layout == "wide":
+                staged = (self.stream(rules, leads, "staged", stack_passes),
+                          self.windowed(windowed, stack_passes, cap_passes, stage=STAGE_PLACEHOLDER))
         return CompiledSql(self.d.name, self.on, parts, [infos[pr.index] for pr in self.selected],
                            [i for i, _ in leads], {k: list(v) for k, v in self.cols.absent_reads.items()},
-                           dict(self.params), self.regions_sql())
+                           dict(self.params), self.regions_sql(), staged)
 
 
 def compile_rulebase_sql(

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from huiqi.engines.compile import CompiledSql
+from huiqi.engines.compile import CORE_COLUMNS, STAGE_PLACEHOLDER, CompiledSql
 from huiqi.engines.population import Population
 from huiqi.errors import InputError
 
@@ -111,6 +111,20 @@ def execute(
     try:
         if single_statement:
             con.execute(f"CREATE OR REPLACE TABLE {core} AS {compiled.sql}")
+        elif compiled.staged is not None:
+            # One scan: every row is written once; the few rows that window passes decide
+            # (ranks, quotas, stacking, shared caps) are read back, decided and replaced.
+            first, windows = compiled.staged
+            if progress is not None:
+                progress("计算 全部规则")
+            con.execute(f"CREATE OR REPLACE TABLE {core} AS {first}")
+            timings["first_pass"] = time.perf_counter() - t1
+            if progress is not None:
+                progress("计算 排名/名额/叠加/共享上限")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE huiqi_decided AS {windows.replace(STAGE_PLACEHOLDER, core)}")
+            con.execute(f"DELETE FROM {core} WHERE __act")
+            con.execute(f"INSERT INTO {core} ({', '.join(CORE_COLUMNS)}) SELECT * FROM huiqi_decided")
+            con.execute("DROP TABLE huiqi_decided")
         else:
             for k, (label, sql) in enumerate(compiled.parts):
                 if progress is not None:

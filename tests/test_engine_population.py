@@ -226,3 +226,20 @@ def test_profiles_to_arrow_round_trip() -> None:
     table = profiles_to_arrow([profile], RB.fields, ["E1"])
     assert table.num_rows == 2
     assert table.column("project.equipment_investment").to_pylist() == [3_000_000, None]
+
+
+@pytest.mark.parametrize("selection, expect_leads", [
+    (["滨发改工业〔2022〕156号"], True),   # a document named by its 文号
+    (["binzhou-2022-156"], True),            # … or by its id
+    (["binzhou.dcmm"], False),               # a rule id selects that rule, not the pack's leads
+])
+def test_leads_follow_the_document_selection(selection: list[str], expect_leads: bool) -> None:
+    rb = load_packs()
+    table = pa.table({"id": ["E1"], "name": ["甲"], "province": ["山东省"], "city": ["滨州市"], "county": ["滨城区"]})
+    with run_population(rb, table, ON, policies=selection) as res:
+        statuses = [r["status"] for r in res.arrow().to_pylist()]
+    profile = profile_from_data({"name": "甲", "region": {"province": "山东省", "city": "滨州市", "county": "滨城区"}})
+    report = calculate(rb, profile, ON, policies=selection)
+    assert ("lead" in statuses) is expect_leads
+    assert bool(report.leads) is expect_leads
+    assert statuses.count("lead") == len([lead for lead in report.leads if lead.rule is None])

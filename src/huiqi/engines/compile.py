@@ -56,6 +56,7 @@ from huiqi.rules.calculator import (
     _selected,
     _strip_class,
     plan_for,
+    selected_documents,
 )
 from huiqi.rules.expr import Expr, to_sql
 from huiqi.rules.expr_ast import (
@@ -1150,11 +1151,11 @@ class _Compiler:
 
     def lead_infos(self) -> list[tuple[RuleInfo, int]]:
         """Pack leads shown once per enterprise where the pack is in force and not out of area."""
-        wanted = set(self.policies or ())
+        documents = selected_documents(self.plan, self.rulebase, self.policies)
         out: list[tuple[RuleInfo, int]] = []
         base = len(self.plan.rules)
         for pack in self.plan.packs:
-            if wanted and pack.document.id not in wanted:
+            if documents is not None and pack.document.id not in documents:
                 continue
             v = pack.validity
             if (v.from_ and self.on < v.from_) or (v.to and self.on > v.to):

@@ -1128,6 +1128,24 @@ def _selected(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list
     return out
 
 
+def selected_documents(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> set[str] | None:
+    """Documents whose pack-level leads are shown: ``None`` = all; named by id, 文号 or title.
+
+    Naming only rule ids selects no document (the user asked for those rules, not the pack).
+    """
+    if not policies:
+        return None
+    rule_ids = {pr.rule.id for pr in plan.rules}
+    doc_ids = {pack.document.id for pack in plan.packs}
+    wanted = {p for p in policies if p in doc_ids}
+    others = [p for p in policies if p not in doc_ids and p not in rule_ids
+              and not any(r.startswith(p.rstrip(".") + ".") for r in rule_ids)]
+    narrow = getattr(rulebase, "filter", None)
+    if others and callable(narrow):
+        wanted.update(lp.id for lp in narrow(others).packs)
+    return wanted
+
+
 def _subjects(pr: PRule, view: ProfileView, base: dict[str, Any], project_envs: list[Subject]) -> list[Subject]:
     if not pr.per_project:
         return [Subject(ENTERPRISE, None, base)]
@@ -1227,7 +1245,7 @@ def calculate(
         "total_granted": total,
         "total_upper_bound": ceiling,
         "ask_next": _ask_next(works, plan),
-        "leads": _leads(plan, works, view, on, policies),
+        "leads": _leads(plan, works, view, on, selected_documents(plan, rulebase, policies)),
         "parameters": shown,
     })
 
@@ -1601,7 +1619,7 @@ def _ask_next(works: list[Work], plan: Plan) -> list[Question]:
     return out
 
 
-def _leads(plan: Plan, works: list[Work], view: ProfileView, on: date, policies: Sequence[str] | None) -> list[LeadResult]:
+def _leads(plan: Plan, works: list[Work], view: ProfileView, on: date, documents: set[str] | None) -> list[LeadResult]:
     out: list[LeadResult] = []
     for w in works:
         if w.status == "lead":
@@ -1611,9 +1629,8 @@ def _leads(plan: Plan, works: list[Work], view: ProfileView, on: date, policies:
                 doc_number=pack.document.doc_number, clause=rule.citation.clause, quote=rule.citation.quote,
                 rule=rule.id, title=rule.title, department=list(rule.department or pack.department),
                 reason=w.reason, benefit=rule.benefit))
-    wanted = set(policies or ())
     for pack in plan.packs:
-        if wanted and pack.document.id not in wanted:
+        if documents is not None and pack.document.id not in documents:
             continue
         if (pack.validity.from_ and on < pack.validity.from_) or (pack.validity.to and on > pack.validity.to):
             continue

@@ -183,6 +183,12 @@ def test_division_by_zero_in_duckdb(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"SELECT {sql} FROM (SELECT 1::DECIMAL(38,6) AS x, 0::DECIMAL(38,6) AS y)").fetchall()
 
 
+def test_division_by_zero_in_sql_names_file_line_and_field(con: duckdb.DuckDBPyConnection) -> None:
+    sql = to_sql(compile_expr("x / y", source="packs/zj.yaml:12", field="amount"), quoted)
+    with pytest.raises(duckdb.Error, match=r"除数为零（zj.yaml 第12行 amount）|除数为零\(zj.yaml 第12行 amount\)"):
+        con.execute(f"SELECT {sql} FROM (SELECT 1::DECIMAL(38,6) AS x, 0::DECIMAL(38,6) AS y)").fetchall()
+
+
 # -- three-valued logic ------------------------------------------------------------------
 
 T, F, U = True, False, None

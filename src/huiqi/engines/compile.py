@@ -988,15 +988,16 @@ class _Compiler:
 
     def stage_fields(self, r: _RuleSql | None, stack_passes: Sequence[_StackPass]) -> list[tuple[str, str]]:
         """What an active row of a windowed rule carries into the window passes (NULL elsewhere)."""
-        d, varchar = self.d, self.d.type("VARCHAR")
-        complex_rule = r is not None and r.complex
-        fields = [("act", f"COALESCE({r.active}, FALSE)" if r is not None and complex_rule else "FALSE"),
-                  ("pe", f"CAST({r.pe} AS BOOLEAN)" if r is not None and complex_rule else "CAST(NULL AS BOOLEAN)"),
-                  ("pk", f"CAST({r.pk} AS {DEC})" if r is not None and complex_rule else f"CAST(NULL AS {DEC})"),
-                  ("pg", f"CAST({r.pg} AS {varchar})" if r is not None and complex_rule else f"CAST(NULL AS {varchar})")]
+        varchar = self.d.type("VARCHAR")
+        if r is None or not r.complex:
+            fields = [("act", "FALSE"), ("pe", "CAST(NULL AS BOOLEAN)"), ("pk", f"CAST(NULL AS {DEC})"),
+                      ("pg", f"CAST(NULL AS {varchar})")]
+        else:
+            fields = [("act", f"COALESCE({r.active}, FALSE)"), ("pe", f"CAST({r.pe} AS BOOLEAN)"),
+                      ("pk", f"CAST({r.pk} AS {DEC})"), ("pg", f"CAST({r.pg} AS {varchar})")]
         for sp in stack_passes:
             if sp.level_column:
-                value = r.lv.get(sp.level_column, "NULL") if r is not None and complex_rule else "NULL"
+                value = r.lv.get(sp.level_column, "NULL") if r is not None and r.complex else "NULL"
                 fields.append((sp.level_column, f"CAST({value} AS {varchar})"))
         return fields
 

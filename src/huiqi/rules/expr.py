@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 from huiqi.errors import RuleError
 from huiqi.rules.expr_ast import (
@@ -232,7 +233,10 @@ def to_sql(
     """
     compiled = compile_expr(expr) if isinstance(expr, str) else expr
     try:
-        return SqlGenerator(column_of, dialect, compiled.text).gen(compiled.ast)
+        where = "".join(f"{k}{v} " for k, v in (("", Path(compiled.file).name if compiled.file else None),
+                                                 ("第", f"{compiled.line}行" if compiled.line else None),
+                                                 ("", compiled.field)) if v)
+        return SqlGenerator(column_of, dialect, compiled.text, where.strip()).gen(compiled.ast)
     except RuleError as exc:
         exc.file = exc.file or compiled.file
         exc.line = exc.line if exc.line is not None else compiled.line

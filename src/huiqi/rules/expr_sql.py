@@ -60,12 +60,13 @@ def sql_string(value: str, dialect: Dialect) -> str:
 
 
 class SqlGenerator:
-    def __init__(self, column_of: Callable[[str], str], dialect: Dialect, text: str) -> None:
+    def __init__(self, column_of: Callable[[str], str], dialect: Dialect, text: str, where: str = "") -> None:
         if dialect not in ("duckdb", "spark"):
             raise RuleError(f"不支持的 SQL 方言 {dialect!r}(可用:duckdb、spark)")
         self.column_of = column_of
         self.dialect = dialect
         self.text = text
+        self.where = where  # rule file, line and field, for run-time errors
         self.columns: dict[str, str] = {}
 
     def gen(self, node: Node) -> str:
@@ -128,7 +129,8 @@ class SqlGenerator:
 
     def divide(self, node: Arith) -> str:
         a, b = self.decimal(node.left), self.decimal(node.right)
-        message = f"除数为零:{self.text[:200]}"
+        place = f"({self.where})" if self.where else ""
+        message = f"除数为零{place}:{self.text[:200]}(某企业的除数字段为 0,请检查名录中的该字段)"
         if self.dialect == "spark":
             return (f"CASE WHEN {b} = 0 THEN {self.raise_error(message)} "
                     f"ELSE CAST({a} / {b} AS {DECIMAL}) END")

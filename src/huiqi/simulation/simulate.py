@@ -94,12 +94,12 @@ class EngineRun:
 
 
 def _engine_batches(result: Any, batch_size: int = 1 << 19) -> Iterator[pa.RecordBatch]:
-    """Arrow batches from S1's PopulationResult (Arrow) or the per-row result."""
-    table = result.arrow()
-    if isinstance(table, pa.RecordBatchReader):
-        yield from table
+    """Arrow batches of an engine's results, streamed (the per-row result is one table)."""
+    stream = getattr(result, "batches", None)
+    if callable(stream):
+        yield from stream(batch_size)
         return
-    yield from table.to_batches(max_chunksize=batch_size)
+    yield from result.arrow().to_batches(max_chunksize=batch_size)
 
 
 def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: str = "duckdb",
@@ -110,27 +110,17 @@ def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: 
         raise HuiqiError(f"未知的引擎 {engine},可选 duckdb、spark、per_row", field="--engine")
     warnings: list[str] = []
     if engine != "per_row":
-        run_population: Callable[..., Any] | None
-        try:
-            from huiqi.engines import run_population
-        except ImportError:
-            if engine == "spark":
-                raise HuiqiError("Spark 引擎不可用(huiqi.engines 未安装)", field="--engine") from None
-            run_population = None
-            warnings.append("集合引擎 huiqi.engines 不可用,已改用逐行计算(结果相同,但大规模时很慢)")
-        if run_population is not None:
-            started = time.perf_counter()
-            kwargs: dict[str, Any] = {"engine": engine, "params": params or None, "policies": policies}
-            if master:
-                kwargs["master"] = master
-            if progress is not None:
-                # The set-based engines report progress as Chinese messages, not counts.
-                kwargs["progress"] = lambda message: progress(str(message), 0, None)
-            result = run_population(rulebase, str(population), on, **kwargs)
-            seconds = float(getattr(result, "seconds", 0.0) or (time.perf_counter() - started))
-            return EngineRun(engine, _engine_batches(result), [*warnings, *list(getattr(result, "warnings", []))],
-                             int(getattr(result, "rule_evaluations", 0) or 0), seconds,
-                             getattr(result, "rows", None), result, getattr(result, "relation", None))
+        from huiqi.engines import run_population
+
+        kwargs: dict[str, Any] = {"engine": engine, "params": params or None, "policies": policies}
+        if master:
+            kwargs["master"] = master
+        if progress is not None:
+            # The set-based engines report progress as Chinese messages, not counts.
+            kwargs["progress"] = lambda message: progress(str(message), 0, None)
+        result = run_population(rulebase, str(population), on, **kwargs)
+        return EngineRun(engine, _engine_batches(result), [*warnings, *result.warnings], result.rule_evaluations,
+                         result.seconds, result.rows, result, result.relation)
     from huiqi.simulation.per_row import run_per_row
 
     res = run_per_row(rulebase, population, on, params=params, policies=policies,

@@ -9,9 +9,12 @@ b. ``huiqi_10m_parquet`` — 10,000,000 enterprises streamed from Parquet (writt
    ``huiqi synth``), same pipeline, memory must stay bounded.
 c. peers on the (a) population, the five representative measures (nine rules):
    ``handwritten_sql`` (bench/peers/handwritten.sql, ONE DuckDB query), ``openfisca`` (bench/peers/
-   openfisca_model.py, vectorised numpy; compute time, inputs already in memory), ``huiqi_five``
-   (Huiqi's engine with the policies filter = those nine rules). Each is forced to evaluate
-   everything by aggregating its full result; the three results are compared row by row.
+   openfisca_model.py, vectorised numpy; reading the Parquet file + computing, the computing
+   part reported separately), ``huiqi_five_eval`` (Huiqi's compiled SQL for those nine rules,
+   aggregated by the same query as the hand-written one: like for like, nothing stored) and
+   ``huiqi_five`` (the same, results stored in a table as ``huiqi simulate`` needs them). Each
+   is forced to evaluate everything by aggregating its full result; Huiqi's and the
+   hand-written results are compared row by row.
 d. ``per_row_calculator`` — the single-case calculator in a loop on 2,000 rows, extrapolated.
 
 Quick mode: 100,000 for (a)/(c), 1,000,000 for (b). Rule evaluations = population rows × rules
@@ -145,6 +148,22 @@ def case_huiqi_five(n: int) -> dict[str, Any]:
                 seconds=round(seconds, 3), evals_per_s=round(evals / seconds), peak_rss_mb=_peak_mb(), note=note)
 
 
+def case_huiqi_five_eval(n: int) -> dict[str, Any]:
+    from huiqi.engines import run_population
+
+    path = population(n)
+    rows = _pop_rows(path)
+    rb = _rulebase()
+    started = time.perf_counter()
+    res = run_population(rb, str(path), ON, engine="duckdb", policies=FIVE, memory_limit=MEMORY_LIMIT, store="view")
+    res.relation.query("results", _aggregate_sql("SELECT * FROM results")).fetchall()
+    seconds = time.perf_counter() - started
+    evals = rows * len(FIVE)
+    return _row("huiqi_five_eval", enterprises=n, rows=rows, rules=len(FIVE), rule_evaluations=evals,
+                seconds=round(seconds, 3), evals_per_s=round(evals / seconds), peak_rss_mb=_peak_mb(),
+                note="编译后的 SQL 直接汇总(含读取 Parquet、编译、准备),不保存结果行,与手写 SQL 同口径")
+
+
 def _compare_with_handwritten(res: Any, path: Path) -> str:
     """Row-by-row agreement of Huiqi's engine and the handwritten query (status and amount)."""
     con = res.con
@@ -206,6 +225,7 @@ CASES = {
     "huiqi_10m_parquet": lambda n: case_huiqi_all(n, "huiqi_10m_parquet"),
     "handwritten_sql": case_handwritten,
     "huiqi_five": case_huiqi_five,
+    "huiqi_five_eval": case_huiqi_five_eval,
     "openfisca": case_openfisca,
     "per_row_calculator": case_per_row,
 }
@@ -232,21 +252,32 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     for n in sorted({n_main, n_big}):
         population(n)  # build the data once, outside the timed children
     rows = [_child("huiqi_all_rules", n_main), _child("huiqi_10m_parquet", n_big), _child("handwritten_sql", n_main),
-            _child("openfisca", n_main), _child("huiqi_five", n_main), _child("per_row_calculator", n_main)]
+            _child("openfisca", n_main), _child("huiqi_five_eval", n_main), _child("huiqi_five", n_main),
+            _child("per_row_calculator", n_main)]
     by = {r["case"]: r for r in rows}
-    hw, of, five, pr = (by.get(k, {}) for k in ("handwritten_sql", "openfisca", "huiqi_five", "per_row_calculator"))
+    hw, of, five, stored, pr = (by.get(k, {}) for k in ("handwritten_sql", "openfisca", "huiqi_five_eval",
+                                                         "huiqi_five", "per_row_calculator"))
 
     def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
         x, y = a.get("evals_per_s"), b.get("evals_per_s")
         return f"{x / y:.2f}x" if isinstance(x, int | float) and isinstance(y, int | float) and y else "n/a"
 
-    summary = (f"Huiqi/手写SQL {ratio(five, hw)}(目标 ≥ 0.67x,即慢不超过1.5倍);"
-               f"Huiqi/OpenFisca {ratio(five, of)}(目标 ≥ 5x);"
+    of_compute = {"evals_per_s": _compute_rate(of)}
+    summary = (f"Huiqi/手写SQL {ratio(five, hw)}(目标 ≥ 0.67x,即慢不超过1.5倍;保存结果行时 {ratio(stored, hw)});"
+               f"Huiqi/OpenFisca {ratio(five, of)}(目标 ≥ 5x;对 OpenFisca 只计计算 {ratio(five, of_compute)});"
                f"Huiqi全部规则/逐行计算器 {ratio(by.get('huiqi_all_rules', {}), pr)}")
     rows.append(_row("ratios", note=summary))
     children = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     rows.append(_row("max_child_rss", peak_rss_mb=children, note="RUSAGE_CHILDREN:所有子进程中最大的常驻内存"))
     return rows
+
+
+def _compute_rate(row: dict[str, Any]) -> float | None:
+    """OpenFisca's computing-only rate, from its note (reading the file excluded)."""
+    import re
+
+    found = re.search(r"只计计算 ([\d,]+)/s", str(row.get("note", "")))
+    return float(found.group(1).replace(",", "")) if found else None
 
 
 def main(argv: list[str]) -> int:

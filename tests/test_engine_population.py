@@ -178,6 +178,10 @@ def test_result_relation_schema_and_counts(tmp_path: Path) -> None:
     assert result.rule_evaluations == firms * (len(result.rules) - per_project) + project_rows * per_project
     assert result.rows == table.num_rows and result.enterprises == firms
     assert set(result.timings) >= {"open", "compile", "execute"}
+    # Kept as a view (nothing stored), the same count without computing any rule.
+    with run_population(RB, tmp_path / "pop.parquet", ON, store="view") as lazy:
+        assert lazy.rule_evaluations == result.rule_evaluations
+        assert lazy.relation.shape[0] == result.relation.shape[0]
     out = result.write_parquet(tmp_path / "results.parquet")
     assert pq.read_table(out).num_rows == result.relation.shape[0]
     assert sum(b.num_rows for b in result.batches(1000)) == result.relation.shape[0]
@@ -191,7 +195,7 @@ def test_layouts_and_parameters_agree() -> None:
     table = synthetic_population(RB, 40, seed=5)
     params = {"lpr_1y": "3.45%"}
     wide = run_population(RB, table, ON, params=params).arrow().sort_by([("id", "ascending")])
-    for kwargs in ({"layout": "per_rule"}, {"single_statement": True}):
+    for kwargs in ({"layout": "per_rule"}, {"single_statement": True}, {"store": "view"}):
         other = run_population(RB, table, ON, params=params, **kwargs).arrow()  # type: ignore[arg-type]
         key = ["id", "rule", "project_id"]
         assert sorted(other.to_pylist(), key=lambda r: [str(r[k]) for k in key]) == \

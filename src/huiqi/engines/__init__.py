@@ -108,6 +108,7 @@ def run_population(
     *,
     layout: Literal["wide", "per_rule"] = "wide",
     single_statement: bool = False,
+    store: Literal["table", "view"] = "table",
     memory_limit: str | None = None,
     threads: int | None = None,
     workdir: str | Path | None = None,
@@ -118,7 +119,8 @@ def run_population(
     a ``pyarrow.Table``, or an already opened :class:`Population`. ``params`` overrides
     parameters (``{"lpr_1y": "3.45%"}``). ``engine="spark"`` runs the same SQL on Spark
     (``master`` = cluster URL; default local mode). ``progress`` receives Chinese
-    progress messages.
+    progress messages. ``store="view"`` (DuckDB only) keeps no results: ``relation`` is
+    computed anew by each query, for a single aggregate over a very large population.
     """
     from huiqi.engines import duckdb_engine as dk
 
@@ -154,13 +156,16 @@ def run_population(
             table, core, run_timings = spark_engine.execute(compiled, pop, workspace, master=master, progress=say)
         else:
             table, core, run_timings = dk.execute(compiled, pop, workspace, progress=say,
-                                                  single_statement=single_statement)
+                                                  single_statement=single_statement, store=store)
         timings.update(run_timings)
-        counts = pop.con.execute(
-            f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {core}").fetchall()[0]
+        if store == "view" and engine != "spark":
+            evaluations = _expected_evaluations(pop, compiled)
+        else:
+            evaluations = int(pop.con.execute(
+                f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {core}").fetchall()[0][0])
         result = PopulationResult(
             relation=pop.con.table(table), con=pop.con, engine=engine, on=on, rows=pop.rows,
-            enterprises=_enterprises(pop), rule_evaluations=int(counts[0]),
+            enterprises=_enterprises(pop), rule_evaluations=evaluations,
             seconds=time.perf_counter() - started, timings=timings, warnings=warnings,
             rules=compiled.rules, leads=compiled.leads, compiled=compiled, table=table, core=core,
             extras={"population": pop})
@@ -173,6 +178,19 @@ def run_population(
     result.extras["finalizer"] = dk.keep_alive(result, workspace,
                                                None if isinstance(population, Population) else pop.con)
     return result
+
+
+def _expected_evaluations(pop: Population, compiled: CompiledSql) -> int:
+    """Result rows of rules without computing them: one per enterprise for an enterprise
+    rule; one per project row, or one per enterprise without projects, for a project rule."""
+    per_project = sum(1 for r in compiled.rules if r.per_project)
+    enterprise_rules = len(compiled.rules) - per_project
+    enterprises = _enterprises(pop)
+    if not pop.has_projects:
+        return enterprises * len(compiled.rules)
+    without = int(pop.con.execute(
+        "SELECT count(DISTINCT id) FROM population WHERE id NOT IN (SELECT id FROM first_project)").fetchall()[0][0])
+    return enterprise_rules * enterprises + per_project * (pop.project_rows + without)
 
 
 def _enterprises(pop: Population) -> int:

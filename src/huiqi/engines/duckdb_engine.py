@@ -92,11 +92,15 @@ def execute(
     table: str = "results",
     progress: Callable[[str], None] | None = None,
     single_statement: bool = False,
+    store: str = "table",
 ) -> tuple[str, str, dict[str, float]]:
     """Materialize the results; returns (relation name, timings in seconds).
 
     Rows are stored compactly in ``<table>_core`` (rule index and status code instead of
     six strings per row) and shown with the contract columns by the view ``<table>``.
+    ``store="view"``: ``<table>_core`` is a view of the compiled SQL instead — nothing is
+    computed until it is queried, and every query computes the rules again (for one
+    aggregate over a population too large to keep its results).
     """
     con = population.con
     timings: dict[str, float] = {}
@@ -108,6 +112,13 @@ def execute(
         con.execute(f"ATTACH '{workspace.path / 'results.duckdb'}' AS huiqi_results")
         core = f"huiqi_results.{core}"
     t1 = time.perf_counter()
+    if store == "view":
+        core = f"{table}_core"
+        body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {core} AS {body}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {compiled.results_view(core)}")
+        timings["execute"] = time.perf_counter() - t1
+        return table, core, timings
     try:
         if single_statement:
             con.execute(f"CREATE OR REPLACE TABLE {core} AS {compiled.sql}")
@@ -142,6 +153,10 @@ def execute(
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t1
     return table, core, timings
+
+
+def _empty_core() -> str:
+    return ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in (c.split(" ", 1) for c in CORE_SCHEMA.split(", ")))
 
 
 CORE_SCHEMA = ("id VARCHAR, project_id VARCHAR, ri SMALLINT, sc TINYINT, amount BIGINT, upper_bound BOOLEAN, "

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from huiqi.engines.compile import CORE_COLUMNS, STAGE_PLACEHOLDER, CompiledSql
+from huiqi.engines.compile import CORE_COLUMNS, STAGE_PLACEHOLDER, CompiledSql, Staged
 from huiqi.engines.population import Population
 from huiqi.errors import InputError
 
@@ -108,51 +108,68 @@ def execute(
     prepare(population, compiled)
     timings["prepare"] = time.perf_counter() - t0
     core = f"{table}_core"
-    if population.rows > FILE_BACKED_ROWS:
-        con.execute(f"ATTACH '{workspace.path / 'results.duckdb'}' AS huiqi_results")
-        core = f"huiqi_results.{core}"
     t1 = time.perf_counter()
     if store == "view":
-        core = f"{table}_core"
         body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {core} AS {body}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {compiled.results_view(core)}")
         timings["execute"] = time.perf_counter() - t1
         return table, core, timings
+    stored = core
+    if population.rows > FILE_BACKED_ROWS:
+        con.execute(f"ATTACH '{workspace.path / 'results.duckdb'}' AS huiqi_results")
+        stored = f"huiqi_results.{core}"
+    staged = compiled.staged if not single_statement else None
     try:
-        if single_statement:
-            con.execute(f"CREATE OR REPLACE TABLE {core} AS {compiled.sql}")
-        elif compiled.staged is not None:
-            # One scan: every row is written once; the few rows that window passes decide
-            # (ranks, quotas, stacking, shared caps) are read back, decided and replaced.
-            first, windows = compiled.staged
-            if progress is not None:
-                progress("计算 全部规则")
-            con.execute(f"CREATE OR REPLACE TABLE {core} AS {first}")
-            timings["first_pass"] = time.perf_counter() - t1
-            if progress is not None:
-                progress("计算 排名/名额/叠加/共享上限")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE huiqi_decided AS {windows.replace(STAGE_PLACEHOLDER, core)}")
-            con.execute(f"DELETE FROM {core} WHERE __act")
-            con.execute(f"INSERT INTO {core} ({', '.join(CORE_COLUMNS)}) SELECT * FROM huiqi_decided")
-            con.execute("DROP TABLE huiqi_decided")
+        if staged is not None:
+            stored = f"{stored}_rows"
+            _run_staged(con, staged, stored, timings, progress)
+            columns = ", ".join(CORE_COLUMNS)
+            body = f"SELECT {columns} FROM {stored}"
+            if staged.out_of_area is not None:
+                body += f" UNION ALL {staged.out_of_area}"
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {core} AS {body}")
+        elif single_statement:
+            con.execute(f"CREATE OR REPLACE TABLE {stored} AS {compiled.sql}")
         else:
             for k, (label, sql) in enumerate(compiled.parts):
                 if progress is not None:
                     progress(f"计算 {label}")
                 if k == 0:
-                    con.execute(f"CREATE OR REPLACE TABLE {core} AS {sql}")
+                    con.execute(f"CREATE OR REPLACE TABLE {stored} AS {sql}")
                 else:
-                    con.execute(f"INSERT INTO {core} {sql}")
-        if not compiled.parts:
-            con.execute(f"CREATE OR REPLACE TABLE {core} ({CORE_SCHEMA})")
+                    con.execute(f"INSERT INTO {stored} {sql}")
+        if staged is None and not compiled.parts:
+            con.execute(f"CREATE OR REPLACE TABLE {stored} ({CORE_SCHEMA})")
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(f"计算企业名录时出错:{message}", file=population.description,
                          hint="若提示除数为零或数值溢出,请检查名录中的数值;若提示文件损坏,请重新导出文件") from None
+    core = core if staged is not None else stored
     con.execute(f"CREATE OR REPLACE VIEW {table} AS {compiled.results_view(core)}")
     timings["execute"] = time.perf_counter() - t1
     return table, core, timings
+
+
+def _run_staged(con: duckdb.DuckDBPyConnection, staged: Staged, stored: str, timings: dict[str, float],
+                progress: Callable[[str], None] | None) -> None:
+    """One scan writes the result rows; the few that window passes decide (ranks, quotas,
+    stacking, shared caps) are read back, decided and replaced."""
+    t = time.perf_counter()
+    if progress is not None:
+        progress("计算 全部规则")
+    con.execute(f"CREATE OR REPLACE TABLE {stored} AS {staged.first}")
+    timings["first_pass"] = time.perf_counter() - t
+    if staged.windows is None:
+        return
+    if progress is not None:
+        progress("计算 排名/名额/叠加/共享上限")
+    t = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE huiqi_decided AS {staged.windows.replace(STAGE_PLACEHOLDER, stored)}")
+    con.execute(f"DELETE FROM {stored} WHERE __act")
+    con.execute(f"INSERT INTO {stored} ({', '.join(CORE_COLUMNS)}) SELECT * FROM huiqi_decided")
+    con.execute("DROP TABLE huiqi_decided")
+    timings["window_passes"] = time.perf_counter() - t
 
 
 def _empty_core() -> str:

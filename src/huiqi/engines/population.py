@@ -6,7 +6,8 @@ project) and field columns named as in the rules (``enterprise.annual_revenue``,
 ``project.equipment_investment``, list members as ``enterprise.<list>.<value>`` flags).
 
 Sources: ``.parquet`` (file or directory), ``.csv`` (UTF-8 or GB18030), ``.xlsx``,
-``duckdb:PATH::TABLE``, ``sqlite:PATH::TABLE``, or a ``pyarrow.Table``.
+``duckdb:PATH::TABLE``, ``sqlite:PATH::TABLE``, or a ``pyarrow.Table``; they are parsed
+and read by :mod:`huiqi.engines.sources`, shared with the per-row reference.
 
 :func:`open_population` registers the source in a DuckDB connection and creates the
 view ``population`` with exact types — money and integers BIGINT, numbers and
@@ -24,13 +25,9 @@ money, ``12%`` or ``0.12`` for percentages, 是/否/true/false/1/0 for booleans.
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-import tempfile
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -38,12 +35,17 @@ import duckdb
 import pyarrow as pa
 
 from huiqi.engines.compile import COLUMN_TYPES, REGION_COLUMNS, STANDARD_COLUMNS, field_kind
+from huiqi.engines.sources import SourceSpec, attach, parse_source
+from huiqi.engines.sources import cell_text as cell_text  # re-exported for older imports
+from huiqi.engines.sources import first_line as _first_line
+from huiqi.engines.sources import sql_ident as _q
+from huiqi.engines.sources import sql_text as _s
 from huiqi.errors import InputError
 from huiqi.profile import TYPE_LABELS, FieldRegistry, closest, default_registry
 
 __all__ = ["Population", "PopulationSource", "open_population"]
 
-PopulationSource: TypeAlias = str | Path | pa.Table
+PopulationSource: TypeAlias = str | Path | pa.Table | SourceSpec
 # Columns the engines tolerate but do not read.
 IGNORED_COLUMNS = ("project.name", "project_name", "year", "industry")
 RAW = "__huiqi_raw"
@@ -110,30 +112,13 @@ class Population:
         return [dict(zip(REGION_COLUMNS, r[:4], strict=True)) for r in rows]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _s(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-# -- sources ---------------------------------------------------------------------------------
+# -- sources (parsed and read by huiqi.engines.sources) ---------------------------------------
 
 
 def _describe(source: PopulationSource) -> str:
     if isinstance(source, pa.Table):
         return f"Arrow 表({source.num_rows} 行)"
-    return str(source)
-
-
-def _split_spec(text: str) -> tuple[str, Path, str]:
-    """``duckdb:pop.duckdb::firms`` → ("duckdb", pop.duckdb, "firms")."""
-    kind, _, rest = text.partition(":")
-    path, sep, table = rest.rpartition("::")
-    if not sep or not path or not table:
-        raise InputError(f"无法识别的数据源 {text}", hint=f"写法:{kind}:文件路径::表名,如 {kind}:pop.db::enterprises")
-    return kind, Path(path), table
+    return source.text if isinstance(source, SourceSpec) else str(source)
 
 
 def _attach(con: duckdb.DuckDBPyConnection, source: PopulationSource, tmp: list[Any]) -> tuple[str, Path | None]:
@@ -141,123 +126,9 @@ def _attach(con: duckdb.DuckDBPyConnection, source: PopulationSource, tmp: list[
     if isinstance(source, pa.Table):
         con.register(RAW, source)
         return "arrow", None
-    text = str(source)
-    if text.startswith(("duckdb:", "sqlite:")) and "::" in text:
-        kind, path, table = _split_spec(text)
-        if not path.is_file():
-            raise InputError("企业名录数据库文件不存在", file=str(path))
-        if kind == "duckdb":
-            try:
-                con.execute(f"ATTACH {_s(str(path))} AS __huiqi_src (READ_ONLY)")
-                con.execute(f"CREATE OR REPLACE VIEW {RAW} AS SELECT * FROM __huiqi_src.{_q(table)}")
-            except duckdb.Error as exc:
-                raise InputError(f"无法读取 DuckDB 数据库中的表 {table}:{_first_line(exc)}", file=str(path)) from None
-            return "duckdb", path
-        con.register(RAW, _read_sqlite(path, table))
-        return "sqlite", path
-    path = Path(text)
-    if not path.exists():
-        raise InputError("企业名录文件不存在", file=str(path))
-    suffix = path.suffix.lower()
-    try:
-        if path.is_dir() or suffix == ".parquet":
-            pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
-            con.execute(f"CREATE OR REPLACE VIEW {RAW} AS SELECT * FROM read_parquet({_s(pattern)})")
-            return "parquet", path
-        if suffix in (".csv", ".txt"):
-            csv_path = _utf8_csv(path, tmp)
-            # Every cell as text: amounts are parsed exactly here, never through DOUBLE.
-            con.execute(f"CREATE OR REPLACE VIEW {RAW} AS SELECT * FROM read_csv({_s(str(csv_path))}, "
-                        "header = true, all_varchar = true, auto_detect = true)")
-            return "csv", path
-        if suffix in (".xlsx", ".xlsm"):
-            con.register(RAW, _read_excel(path))
-            return "xlsx", path
-    except duckdb.Error as exc:
-        raise InputError(f"无法读取企业名录:{_first_line(exc)}", file=str(path),
-                         hint="文件可能已损坏,或扩展名与内容不符") from None
-    raise InputError(f"不支持的企业名录格式 {suffix or '(无扩展名)'}", file=str(path),
-                     hint="支持 .parquet、.csv、.xlsx、duckdb:文件::表、sqlite:文件::表")
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _utf8_csv(path: Path, tmp: list[Any]) -> Path:
-    """DuckDB reads UTF-8 only; a GB18030 file (Excel's Chinese CSV) is transcoded to a temp copy."""
-    with path.open("rb") as fh:
-        head = fh.read(1 << 20)
-    try:
-        head.decode("utf-8")
-        return path
-    except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:  # a character cut at the end of the sample
-            return path
-    holder = tempfile.TemporaryDirectory(prefix="huiqi-csv-")
-    tmp.append(holder)
-    out = Path(holder.name) / "population.csv"
-    try:
-        with path.open("r", encoding="gb18030") as src, out.open("w", encoding="utf-8") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    except UnicodeDecodeError:
-        raise InputError("CSV 文件既不是 UTF-8 也不是 GB18030 编码", file=str(path)) from None
-    return out
-
-
-def cell_text(value: Any) -> str | None:
-    """An Excel cell as the text a CSV would hold (exact for numbers, ISO for dates)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # Excel stores numbers as binary floats; repr is the shortest exact decimal text.
-        d = Decimal(repr(value))
-        return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d, "f")
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())[:10]
-    return str(value)
-
-
-def _read_excel(path: Path) -> pa.Table:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InputError(f"无法读取 Excel 文件:{exc}", file=str(path), hint="文件可能已损坏") from None
-    try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise InputError("Excel 工作表为空", file=str(path))
-        names = [str(h).strip() if h is not None else f"column{i + 1}" for i, h in enumerate(header)]
-        cols: list[list[str | None]] = [[] for _ in names]
-        for row in rows:
-            for i in range(len(names)):
-                cols[i].append(cell_text(row[i]) if i < len(row) else None)
-    finally:
-        wb.close()
-    return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, cols, strict=True)})
-
-
-def _read_sqlite(path: Path, table: str) -> pa.Table:
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            cur = db.execute(f"SELECT * FROM {_q(table)}")
-            names = [c[0] for c in cur.description]
-            cols: list[list[Any]] = [[] for _ in names]
-            for row in cur:
-                for i, v in enumerate(row):
-                    cols[i].append(None if v is None else str(v) if not isinstance(v, int) else v)
-    except sqlite3.Error as exc:
-        raise InputError(f"无法读取 SQLite 数据库中的表 {table}:{exc}", file=str(path)) from None
-    arrays = {}
-    for n, c in zip(names, cols, strict=True):
-        ints = all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in c)
-        arrays[n] = pa.array(c, pa.int64() if ints and any(v is not None for v in c) else pa.string())
-    return pa.table(arrays)
+    src = parse_source(source, directories=True)
+    attach(con, src, RAW, tmp)
+    return src.kind, src.path
 
 
 # -- typing and checks ------------------------------------------------------------------------

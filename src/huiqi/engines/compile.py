@@ -1009,7 +1009,7 @@ class _Compiler:
         if not live:
             return None
         values = ", ".join(f"({r.info.index}, {r.gate}, {'TRUE' if r.pr.per_project else 'FALSE'})" for r in live)
-        out = "CASE v.g " + " ".join(f"WHEN {g} THEN __g{g}o" for g in sorted({r.gate for r in live})) + " END"
+        out = "CASE v.g " + " ".join(f"WHEN {g} THEN __g{g}o" for g in sorted({r.gate for r in live if r.gate is not None})) + " END"
         pid = f"CASE WHEN v.pp THEN {d.ident('project_id')} END"
         cols = self.core_columns(pid, "v.ri", S("out_of_jurisdiction"), f"CAST(NULL AS {DEC})", "NULL", "FALSE")
         return (f"SELECT {cols} FROM ({self.base(live, (), fields=False)}) AS b "

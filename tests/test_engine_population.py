@@ -161,6 +161,10 @@ def test_corrupt_or_missing_files(tmp_path: Path) -> None:
         open_population(pa.table({"id": ["E1", None]}))
     with pytest.raises(InputError, match="不支持"):
         run_population(RB, _write_csv(tmp_path / "pop.json", ["{}"]), ON)
+    uneven = _write_csv(tmp_path / "uneven.csv", ["id,name,province", "E1,甲,浙江省,多余,字段", "E2,乙"])
+    with pytest.raises(InputError, match="字段数可能不一致") as err:
+        run_population(RB, uneven, ON)
+    assert "uneven.csv" in str(err.value)
 
 
 def test_result_relation_schema_and_counts(tmp_path: Path) -> None:

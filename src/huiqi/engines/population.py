@@ -253,6 +253,10 @@ def _build(con: duckdb.DuckDBPyConnection, registry: FieldRegistry, source: Popu
     by_lower = {name.strip().lower(): name for name in types}
     if "id" not in by_lower:
         near = closest("id", list(types))
+        if kind == "csv" and len(types) == 1:
+            # DuckDB's sniffer falls back to one column when rows have different field counts.
+            raise InputError("无法把 CSV 拆成列:只识别出一列,各行的字段数可能不一致或分隔符不是逗号", file=where,
+                             hint="请检查是否有行多出或缺少分隔符(如未加引号的逗号),首行应为列名,含 id 列")
         raise InputError("企业名录缺少必需的列 id(企业编号)", file=where,
                          hint=f"您是否要写 {near[0]}?" if near else "列名:id、name、province、city、county、district、"
                          "project_id、enterprise.<字段>、project.<字段>")

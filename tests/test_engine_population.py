@@ -180,6 +180,7 @@ def test_result_relation_schema_and_counts(tmp_path: Path) -> None:
     project_rows = table.num_rows
     per_project = sum(1 for i in result.rules if i.per_project)
     assert result.rule_evaluations == firms * (len(result.rules) - per_project) + project_rows * per_project
+    assert result.rule_evaluations == result.relation.filter("status <> 'lead' OR rule NOT LIKE '%:lead:%'").shape[0]
     assert result.rows == table.num_rows and result.enterprises == firms
     assert set(result.timings) >= {"open", "compile", "execute"}
     # Kept as a view (nothing stored), the same count without computing any rule.

@@ -158,7 +158,8 @@ def run_population(
             table, core, run_timings = dk.execute(compiled, pop, workspace, progress=say,
                                                   single_statement=single_statement, store=store)
         timings.update(run_timings)
-        if store == "view" and engine != "spark":
+        if engine != "spark" and (store == "view" or (compiled.staged is not None and not single_statement)):
+            # Counting the rows would compute the out-of-area rows (or every rule) once more.
             evaluations = _expected_evaluations(pop, compiled)
         else:
             evaluations = int(pop.con.execute(

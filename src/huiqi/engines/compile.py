@@ -737,6 +737,12 @@ class _Compiler:
             assert ps.level is not None and sp.level_column is not None
             l1.append(f"CAST({tr.value(ps.level.expr)} AS {d.type('VARCHAR')}) AS {P}{sp.level_column}")
             out.lv[sp.level_column] = f"{P}{sp.level_column}"
+        # Rows outside the rule's area are decided by the gate alone: skip their expressions
+        # (CASE evaluates a branch only for its rows — most rows of a mixed population), as the
+        # calculator stops at the jurisdiction (no division by zero there either).
+        for k, entry in enumerate(l1):
+            expr, name = entry.rsplit(" AS ", 1)
+            l1[k] = f"CASE WHEN {jout} THEN NULL ELSE {expr} END AS {name}"
         n = len(conds)
         any_false = " OR ".join(d.is_false(f"{P}c{i}") for i in range(n)) or "FALSE"
         any_unknown = " OR ".join(f"{P}c{i} IS NULL" for i in range(n)) or "FALSE"

@@ -975,11 +975,17 @@ class _Compiler:
                 keep = f"{r.applies} AND {r.active}"
             else:
                 keep = f"{r.applies} AND NOT {r.active}" if r.complex and not staged else r.applies
-            fields = [("k", f"({keep})"), ("ri", str(r.info.index)), ("pid", f"CAST({r.pid} AS {d.type('VARCHAR')})"),
-                      ("sc", f"CAST({r.st} AS INT)"), ("amt", f"CAST({r.amt} AS {DEC})"),
-                      ("mm", f"CAST({r.mm} AS BIGINT)"), ("u", "TRUE" if r.upper else "FALSE")]
             if staged:
-                fields += self.stage_fields(r, stack_passes)
+                # Slim structs (building them is a good part of the scan): the subject and the
+                # upper-bound flag follow from the rule index, the amount is whole yuan by now.
+                fields = [("k", f"({keep})"), ("ri", str(r.info.index)), ("sc", f"CAST({r.st} AS TINYINT)"),
+                          ("amt", d.to_bigint(r.amt)), ("mm", f"CAST({r.mm} AS BIGINT)"),
+                          *self.stage_fields(r, stack_passes)]
+            else:
+                fields = [("k", f"({keep})"), ("ri", str(r.info.index)),
+                          ("pid", f"CAST({r.pid} AS {d.type('VARCHAR')})"), ("sc", f"CAST({r.st} AS INT)"),
+                          ("amt", f"CAST({r.amt} AS {DEC})"), ("mm", f"CAST({r.mm} AS BIGINT)"),
+                          ("u", "TRUE" if r.upper else "FALSE")]
             if part == "active":
                 fields += [("pe", f"CAST({r.pe} AS BOOLEAN)"), ("pk", f"CAST({r.pk} AS {DEC})"),
                            ("pg", f"CAST({r.pg} AS {d.type('VARCHAR')})")]
@@ -987,13 +993,19 @@ class _Compiler:
                            for sp in stack_passes if sp.level_column]
             structs.append(d.struct(fields))
         for info, g in leads:
-            structs.append(d.struct([
-                ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("pid", f"CAST(NULL AS {d.type('VARCHAR')})"),
-                ("sc", f"CAST({S('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
-                ("u", "FALSE"), *(self.stage_fields(None, stack_passes) if staged else ())]))
+            if staged:
+                structs.append(d.struct([
+                    ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("sc", f"CAST({S('lead')} AS TINYINT)"),
+                    ("amt", "CAST(NULL AS BIGINT)"), ("mm", "CAST(NULL AS BIGINT)"), *self.stage_fields(None, stack_passes)]))
+            else:
+                structs.append(d.struct([
+                    ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("pid", f"CAST(NULL AS {d.type('VARCHAR')})"),
+                    ("sc", f"CAST({S('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
+                    ("u", "FALSE")]))
         region = [d.ident(c) for c in REGION_COLUMNS]
-        q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.array(structs)} AS __rs FROM ({q}) AS q4"
-        q = f"SELECT {d.ident('id')}, __nm, {', '.join(region)}, {d.explode}(__rs) AS s FROM ({q}) AS q5"
+        carried = [d.ident("id"), "__nm", *region, *([d.ident("project_id")] if staged else [])]
+        q = f"SELECT {', '.join(carried)}, {d.array(structs)} AS __rs FROM ({q}) AS q4"
+        q = f"SELECT {', '.join(carried)}, {d.explode}(__rs) AS s FROM ({q}) AS q5"
         if part == "active":
             cols = [d.ident("id"), "s.pid AS __pid", "__nm", *region, "s.ri AS __ri", "s.sc AS __st", "s.amt AS __amt",
                     "s.mm AS __mm", "s.pe AS __pe", "s.pk AS __pk", "s.pg AS __pg",
@@ -1003,7 +1015,12 @@ class _Compiler:
             extra = ["s.act AS __act", "CASE WHEN s.act THEN __nm END AS __nm", "s.w.pe AS __pe", "s.w.pk AS __pk",
                      "s.w.pg AS __pg", *(f"s.w.{sp.level_column} AS {sp.level_column}" for sp in stack_passes
                                          if sp.level_column)]
-            return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')}, "
+            per_project = [str(r.info.index) for r in rules if r.pr.per_project]
+            pid = (f"CASE WHEN s.ri IN ({', '.join(per_project)}) THEN {d.ident('project_id')} END"
+                   if per_project else self.null_text)
+            upper = [str(r.info.index) for r in rules if r.upper]
+            upper_sql = f"s.ri IN ({', '.join(upper)})" if upper else "FALSE"
+            return (f"SELECT {self.core_columns(pid, 's.ri', 's.sc', 's.amt', 's.mm', upper_sql)}, "
                     f"{', '.join(extra)} FROM ({q}) AS q6 WHERE s.k AND s.sc <> {S('out_of_jurisdiction')}")
         return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')} "
                 f"FROM ({q}) AS q6 WHERE s.k")

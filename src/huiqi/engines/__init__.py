@@ -158,15 +158,16 @@ def run_population(
             table, core, run_timings = dk.execute(compiled, pop, workspace, progress=say,
                                                   single_statement=single_statement, store=store)
         timings.update(run_timings)
+        enterprises = _enterprises(pop)
         if engine != "spark" and (store == "view" or (compiled.staged is not None and not single_statement)):
             # Counting the rows would compute the out-of-area rows (or every rule) once more.
-            evaluations = _expected_evaluations(pop, compiled)
+            evaluations = _expected_evaluations(pop, compiled, enterprises)
         else:
             evaluations = int(pop.con.execute(
                 f"SELECT count(*) FILTER (WHERE ri < {len(plan_for(rulebase).rules)}) FROM {core}").fetchall()[0][0])
         result = PopulationResult(
             relation=pop.con.table(table), con=pop.con, engine=engine, on=on, rows=pop.rows,
-            enterprises=_enterprises(pop), rule_evaluations=evaluations,
+            enterprises=enterprises, rule_evaluations=evaluations,
             seconds=time.perf_counter() - started, timings=timings, warnings=warnings,
             rules=compiled.rules, leads=compiled.leads, compiled=compiled, table=table, core=core,
             extras={"population": pop})
@@ -181,12 +182,11 @@ def run_population(
     return result
 
 
-def _expected_evaluations(pop: Population, compiled: CompiledSql) -> int:
+def _expected_evaluations(pop: Population, compiled: CompiledSql, enterprises: int) -> int:
     """Result rows of rules without computing them: one per enterprise for an enterprise
     rule; one per project row, or one per enterprise without projects, for a project rule."""
     per_project = sum(1 for r in compiled.rules if r.per_project)
     enterprise_rules = len(compiled.rules) - per_project
-    enterprises = _enterprises(pop)
     if not pop.has_projects:
         return enterprises * len(compiled.rules)
     without = int(pop.con.execute(

@@ -709,16 +709,25 @@ class _Compiler:
         placeholder = "__ph" if pr.per_project else "FALSE"
         monetary = rule.amount is not None and pr.rank_by is None  # a rank's amount comes from the place
         l1, l2, l3, l4 = out.levels
+
+        def here(sql: str, name: str) -> None:
+            # Rows outside the rule's area are decided by the gate alone: skip the expression
+            # there (CASE evaluates a branch only for its rows — most rows of a mixed
+            # population), as the calculator stops at the jurisdiction (no division by zero).
+            l1.append(f"CASE WHEN {jout} THEN NULL ELSE {sql} END AS {P}{name}")
+
         conds = [tr.value(pc.pexpr.expr) for pc in pr.conds]
-        l1 += [f"{c} AS {P}c{i}" for i, c in enumerate(conds)]
+        for i, c in enumerate(conds):
+            here(c, f"c{i}")
         amount_miss = "0"
         if monetary:
             base, outside, base_miss = self.amount_sql(pr, bits)
-            l1 += [f"{base} AS {P}r0", f"({outside}) AS {P}out"]
+            here(base, "r0")
+            here(f"({outside})", "out")
             raw = f"{P}r0"
             miss_arms = [f"WHEN {P}r0 IS NULL THEN {base_miss}"]
             for k, pc in enumerate(pc for pc in pr.caps if pc.cap.scope == "award"):
-                l1.append(f"CAST({tr.value(pc.pexpr.expr)} AS {DEC}) AS {P}cap{k}")
+                here(f"CAST({tr.value(pc.pexpr.expr)} AS {DEC})", f"cap{k}")
                 # A cap that cannot be evaluated leaves the amount undecided (calculator).
                 raw = f"(CASE WHEN {raw} IS NULL OR {P}cap{k} IS NULL THEN NULL ELSE LEAST({raw}, {P}cap{k}) END)"
                 miss_arms.append(f"WHEN {P}cap{k} IS NULL THEN {tr.missing(pc.pexpr.expr, bits)}")
@@ -728,21 +737,14 @@ class _Compiler:
             by = pr.rank_by or pr.quota_by
             within = pr.rank_within if pr.rank_by is not None else pr.quota_per
             assert by is not None
-            l1.append(f"CAST({tr.value(by.expr)} AS {DEC}) AS {P}pk")
-            group = f"CAST({tr.value(within.expr)} AS {d.type('VARCHAR')})" if within is not None else "''"
-            l1.append(f"{group} AS {P}pg")
+            here(f"CAST({tr.value(by.expr)} AS {DEC})", "pk")
+            here(f"CAST({tr.value(within.expr)} AS {d.type('VARCHAR')})" if within is not None else "''", "pg")
             out.pk, out.pg = f"{P}pk", f"{P}pg"
         for sp in levels:
             ps = next(s for s in pr.stacks if s.stacking.group == sp.group and s.stacking.mode == sp.mode)
             assert ps.level is not None and sp.level_column is not None
-            l1.append(f"CAST({tr.value(ps.level.expr)} AS {d.type('VARCHAR')}) AS {P}{sp.level_column}")
+            here(f"CAST({tr.value(ps.level.expr)} AS {d.type('VARCHAR')})", sp.level_column)
             out.lv[sp.level_column] = f"{P}{sp.level_column}"
-        # Rows outside the rule's area are decided by the gate alone: skip their expressions
-        # (CASE evaluates a branch only for its rows — most rows of a mixed population), as the
-        # calculator stops at the jurisdiction (no division by zero there either).
-        for k, entry in enumerate(l1):
-            expr, name = entry.rsplit(" AS ", 1)
-            l1[k] = f"CASE WHEN {jout} THEN NULL ELSE {expr} END AS {name}"
         n = len(conds)
         any_false = " OR ".join(d.is_false(f"{P}c{i}") for i in range(n)) or "FALSE"
         any_unknown = " OR ".join(f"{P}c{i} IS NULL" for i in range(n)) or "FALSE"

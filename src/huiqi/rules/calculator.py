@@ -1113,15 +1113,7 @@ def _selected(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list
     """Rules of the named documents (id, 文号 or a piece of the title) or rule ids/prefixes."""
     if not policies:
         return plan.rules
-    wanted = set(policies)
-    narrow = getattr(rulebase, "filter", None)
-    if callable(narrow):
-        # R1's matcher understands 文号 and titles, and raises with a suggestion for an
-        # unknown reference; rule ids are accepted too, so only non-rule refs go there.
-        rule_ids = {pr.rule.id for pr in plan.rules}
-        docs = [p for p in policies if p not in rule_ids and not any(r.startswith(p.rstrip(".") + ".") for r in rule_ids)]
-        if docs:
-            wanted.update(lp.id for lp in narrow(docs).packs)
+    wanted = set(policies) | (selected_documents(plan, rulebase, policies) or set())
     out = [pr for pr in plan.rules
            if pr.pack.document.id in wanted or pr.rule.id in wanted
            or any(pr.rule.id.startswith(p.rstrip(".") + ".") for p in wanted)]

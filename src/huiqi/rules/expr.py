@@ -233,10 +233,9 @@ def to_sql(
     """
     compiled = compile_expr(expr) if isinstance(expr, str) else expr
     try:
-        where = "".join(f"{k}{v} " for k, v in (("", Path(compiled.file).name if compiled.file else None),
-                                                 ("第", f"{compiled.line}行" if compiled.line else None),
-                                                 ("", compiled.field)) if v)
-        return SqlGenerator(column_of, dialect, compiled.text, where.strip()).gen(compiled.ast)
+        where = " ".join(part for part in (Path(compiled.file).name if compiled.file else "",
+                                           f"第{compiled.line}行" if compiled.line else "", compiled.field or "") if part)
+        return SqlGenerator(column_of, dialect, compiled.text, where).gen(compiled.ast)
     except RuleError as exc:
         exc.file = exc.file or compiled.file
         exc.line = exc.line if exc.line is not None else compiled.line

@@ -108,7 +108,6 @@ def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: 
     """Run one engine once. ``per_row`` is the single-case calculator in a loop (reference, slow)."""
     if engine not in ENGINES:
         raise HuiqiError(f"未知的引擎 {engine},可选 duckdb、spark、per_row", field="--engine")
-    warnings: list[str] = []
     if engine != "per_row":
         from huiqi.engines import run_population
 
@@ -119,13 +118,13 @@ def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: 
             # The set-based engines report progress as Chinese messages, not counts.
             kwargs["progress"] = lambda message: progress(str(message), 0, None)
         result = run_population(rulebase, str(population), on, **kwargs)
-        return EngineRun(engine, _engine_batches(result), [*warnings, *result.warnings], result.rule_evaluations,
+        return EngineRun(engine, _engine_batches(result), list(result.warnings), result.rule_evaluations,
                          result.seconds, result.rows, result, result.relation)
     from huiqi.simulation.per_row import run_per_row
 
     res = run_per_row(rulebase, population, on, params=params, policies=policies,
                       progress=(lambda d, t: progress("逐行计算", d, t)) if progress is not None else None)
-    return EngineRun("per_row", _engine_batches(res), [*warnings, *res.warnings], res.rule_evaluations,
+    return EngineRun("per_row", _engine_batches(res), list(res.warnings), res.rule_evaluations,
                      res.seconds, res.rows, res)
 
 

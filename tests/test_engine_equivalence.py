@@ -197,6 +197,10 @@ def crafted_linhai() -> list[Profile]:
             {"id": "p2", "plot_ratio_increase": Decimal("0.1"), "zero_land_area_share": Decimal("0.2"),
              "self_owned_used": True,
              "floors": 6, "new_factory_area": 1_000}]),
+        # stacking after caps: 5% of 7000万 (350万) is capped at 200万 and loses to 10% capped at 300万
+        _p("己", LINHAI, {"is_2513": False},
+           [{"id": "p1", "project_type": "重大传统产业改造提升", "investment": 80_000_000,
+             "equipment_investment": 70_000_000}]),
         # no project at all; then a county missing (jurisdiction undecided)
         _p("丁", LINHAI, {"muju_class": "B", "in_construction_period": True, "fixed_asset_investment_year": 100_000_000}),
         _p("戊", {"province": "浙江省", "city": "台州市"}, {"in_construction_period": True}),

@@ -1094,8 +1094,13 @@ class _Compiler:
         if pop_rules:
             ctes.append(self.population_cte(prev, "u1", pop_rules, cols))
             prev = "u1"
+        # A stacking winner is chosen on its amount after the shared ceilings that apply to it.
+        ceilings: dict[int, Decimal] = {}
+        for cp in cap_passes:
+            for i in cp.members:
+                ceilings[i] = min(ceilings.get(i, cp.value), cp.value)
         for k, sp in enumerate(stack_passes):
-            ctes.append(self.stack_cte(prev, f"s{k}", sp, cols))
+            ctes.append(self.stack_cte(prev, f"s{k}", sp, cols, ceilings))
             prev = f"s{k}"
         for k, cp in enumerate(cap_passes):
             ctes.append(self.cap_cte(prev, f"c{k}", cp, cols))
@@ -1170,7 +1175,8 @@ class _Compiler:
         mode = pr.rule.amount.rounding if pr.rule.amount is not None else "half_up"
         return "granted", Decimal(_round(raw, mode)), []
 
-    def stack_cte(self, prev: str, name: str, sp: _StackPass, cols: list[str]) -> str:
+    def stack_cte(self, prev: str, name: str, sp: _StackPass, cols: list[str],
+                  ceilings: Mapping[int, Decimal]) -> str:
         d = self.d
         member = f"(__ri IN ({', '.join(map(str, sp.members))}) AND __st = {S('granted')})"
         if sp.mode in ("max_in_group", "exclusive"):
@@ -1180,9 +1186,12 @@ class _Compiler:
         else:
             assert sp.level_column is not None
             scope = f"COALESCE({sp.level_column}, '')"
-        # Highest amount wins; ties go to the earlier rule, then the earlier project.
+        # Highest amount after caps wins (the calculator's capped ceiling: award caps are in
+        # __amt, shared ceilings applied here); ties go to the earlier rule, then project.
+        arms = [f"WHEN {i} THEN LEAST(__amt, {d.decimal(ceilings[i])})" for i in sp.members if i in ceilings]
+        capped = f"CASE __ri {' '.join(arms)} ELSE __amt END" if arms else "__amt"
         rn = (f"row_number() OVER (PARTITION BY {member}, {d.ident('id')}, {scope} "
-              f"ORDER BY COALESCE(__amt, 0) DESC, __ri, __pid) AS __rn")
+              f"ORDER BY COALESCE({capped}, 0) DESC, __ri, __pid) AS __rn")
         body = f"SELECT *, {member} AS __m, {rn} FROM {prev}"
         select = [f"CASE WHEN __m AND __rn > 1 THEN {S('stacked_out')} ELSE __st END AS __st" if c == "__st" else c
                   for c in cols]

@@ -19,7 +19,7 @@ yuan (half_up unless the rule says floor) and never touch float.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -1225,7 +1225,7 @@ def calculate(
         for subject in subjects:
             works.append(_evaluate(pr, subject, gate, plan, population))
     _apply_history_stacking(works, view, on, plan)
-    _apply_group_stacking(works)
+    _apply_group_stacking(works, lambda w: _capped_ceiling(w, view, on, plan))
     _apply_shared_caps(works, view, on, plan)
     results = [_to_result(w, plan) for w in works]
     total = sum(r["amount"] or 0 for r in results if r["status"] == "granted" and not r["upper_bound"])
@@ -1399,8 +1399,42 @@ def _rule_title(plan: Plan, rule_id: str) -> str:
     return rule_id
 
 
-def _apply_group_stacking(works: list[Work]) -> None:
-    """max_in_group / exclusive / once / once_per_level among this calculation's grants."""
+def _prior_awards(view: ProfileView, on: date, plan: Plan, group: str, scope: str) -> Decimal:
+    """Awards already received that count against a shared ceiling (this year, or ever)."""
+    prior = Decimal(0)
+    for h in _history_matches(view, plan.cap_groups.get(group, set()), group):
+        if scope == "enterprise" or _int(h.get("year")) == on.year:
+            prior += _money(h.get("amount"))
+    return prior
+
+
+def _capped_ceiling(w: Work, view: ProfileView, on: date, plan: Plan) -> Decimal:
+    """The most ``w`` can pay once every cap that applies to it has bitten.
+
+    Award caps are already inside ``w.amount``; the enterprise-level ceilings of its
+    shared-cap groups (less what earlier years used) are applied here, so that a group
+    winner is chosen on what it would really pay (临海 二/十: 5% of 7000万 = 350万 is
+    capped at 200万 and loses to 10% capped at 300万).
+    """
+    amount = w.amount or _ZERO
+    for pc in w.pr.caps:
+        scope = pc.cap.scope
+        if scope not in ("enterprise_year", "enterprise"):
+            continue
+        cap_value, _ = pc.pexpr.evaluate(w.subject.env)
+        if not isinstance(cap_value, Decimal):
+            continue
+        room = max(cap_value - _prior_awards(view, on, plan, _cap_group(pc.cap, w.pr.rule), scope), _ZERO)
+        amount = min(amount, room)
+    return amount
+
+
+def _apply_group_stacking(works: list[Work], capped: Callable[[Work], Decimal]) -> None:
+    """max_in_group / exclusive / once / once_per_level among this calculation's grants.
+
+    ``capped(w)`` is what ``w`` pays after all its caps: the winner is chosen on that,
+    never on the amount before a shared ceiling.
+    """
     groups: dict[tuple[str, ...], list[tuple[Work, Stacking]]] = {}
     for w in works:
         if w.status != "granted":
@@ -1419,11 +1453,14 @@ def _apply_group_stacking(works: list[Work]) -> None:
         alive = [(w, st) for w, st in members if w.status == "granted"]
         if len(alive) < 2:
             continue
-        # Highest amount wins; ties go to the earlier rule (pack order), then subject.
-        winner, _ = max(alive, key=lambda ws: (ws[0].amount or _ZERO, -ws[0].pr.index))
+        # Highest amount after caps wins; ties go to the earlier rule (pack order), then subject.
+        value = {id(w): capped(w) for w, _ in alive}
+        winner, _ = max(alive, key=lambda ws: (value[id(ws[0])], -ws[0].pr.index))
+        compared = "、".join(f"「{w.pr.rule.title}」{fmt_money(value[id(w)])}" for w, _ in alive)
         for w, st in alive:
             if w is winner:
-                w.stacking.append(f"与同组({st.group})其他支持不叠加,本项金额最高,予以保留")
+                w.stacking.append(f"与同组({st.group})其他支持不叠加,按各项受上限约束后的金额比较({compared}),"
+                                  "本项金额最高,予以保留")
                 continue
             w.status = "stacked_out"
             who = winner.pr.rule.title + (f"(项目 {winner.subject.id})" if winner.pr.per_project else "")
@@ -1433,7 +1470,7 @@ def _apply_group_stacking(works: list[Work]) -> None:
                 why = st.note or "不重复享受,按就高原则"
             else:
                 why = st.note or "同类支持只享受一次"
-            w.reason = f"{why}:已按「{who}」{fmt_money(winner.amount)} 享受"
+            w.reason = f"{why}:已按「{who}」{fmt_money(value[id(winner)])} 享受(按受上限约束后的金额比较)"
             w.stacking.append(w.reason + _quote(st))
 
 
@@ -1453,11 +1490,7 @@ def _apply_shared_caps(works: list[Work], view: ProfileView, on: date, plan: Pla
             group = _cap_group(pc.cap, w.pr.rule)
             if group not in used:
                 # Awards already received count against the same ceiling.
-                prior = Decimal(0)
-                for h in _history_matches(view, plan.cap_groups.get(group, set()), group):
-                    if scope == "enterprise" or _int(h.get("year")) == on.year:
-                        prior += _money(h.get("amount"))
-                used[group] = prior
+                used[group] = _prior_awards(view, on, plan, group, scope)
             cap_value, _ = pc.pexpr.evaluate(w.subject.env)
             if not isinstance(cap_value, Decimal):
                 continue

@@ -1111,13 +1111,8 @@ class PopulationDecision:
 
 def _selected(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list[PRule]:
     """Rules of the named documents (id, 文号 or a piece of the title) or rule ids/prefixes."""
-    if not policies:
-        return plan.rules
-    wanted = set(policies) | (selected_documents(plan, rulebase, policies) or set())
-    out = [pr for pr in plan.rules
-           if pr.pack.document.id in wanted or pr.rule.id in wanted
-           or any(pr.rule.id.startswith(p.rstrip(".") + ".") for p in wanted)]
-    return out
+    chosen = rulebase.select(policies)
+    return [pr for pr in plan.rules if chosen.has_rule(pr.rule.id)]
 
 
 def selected_documents(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> set[str] | None:
@@ -1125,17 +1120,8 @@ def selected_documents(plan: Plan, rulebase: Any, policies: Sequence[str] | None
 
     Naming only rule ids selects no document (the user asked for those rules, not the pack).
     """
-    if not policies:
-        return None
-    rule_ids = {pr.rule.id for pr in plan.rules}
-    doc_ids = {pack.document.id for pack in plan.packs}
-    wanted = {p for p in policies if p in doc_ids}
-    others = [p for p in policies if p not in doc_ids and p not in rule_ids
-              and not any(r.startswith(p.rstrip(".") + ".") for r in rule_ids)]
-    narrow = getattr(rulebase, "filter", None)
-    if others and callable(narrow):
-        wanted.update(lp.id for lp in narrow(others).packs)
-    return wanted
+    documents = rulebase.select(policies).documents
+    return None if documents is None else set(documents)
 
 
 def _subjects(pr: PRule, view: ProfileView, base: dict[str, Any], project_envs: list[Subject]) -> list[Subject]:

@@ -481,6 +481,17 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", "", text).translate(_BRACKETS)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which rules and which documents' leads a run covers (``None`` = all)."""
+
+    rule_ids: frozenset[str] | None
+    documents: frozenset[str] | None
+
+    def has_rule(self, rule_id: str) -> bool:
+        return self.rule_ids is None or rule_id in self.rule_ids
+
+
 class RuleBase:
     """Everything the calculator needs: packs, compiled rules, leads, fields, parameters."""
 
@@ -531,6 +542,38 @@ class RuleBase:
             if hits:
                 return hits
         return []
+
+    def select(self, policies: Iterable[str] | None) -> Selection:
+        """The one reading of ``--policy`` / ``policies`` for every command and engine.
+
+        Each reference is a rule id, a rule-id prefix (``linhai.tech_upgrade``), a rule
+        pack id, a 文号 or a piece of a document title. Rules of a named document are all
+        selected and the document's pack-level leads are shown; naming rules alone shows
+        no pack leads. An unknown reference is an error with a suggestion.
+        """
+        if policies is None:
+            return Selection(None, None)
+        refs = [p.strip() for p in policies if p and p.strip()]
+        if not refs:
+            return Selection(None, None)
+        rules: set[str] = set()
+        documents: set[str] = set()
+        for ref in refs:
+            if ref in self._by_id:
+                rules.add(ref)
+                continue
+            prefix = ref.rstrip(".") + "."
+            by_prefix = {r.id for r in self.rules if r.id.startswith(prefix)}
+            hits = self._match(ref)
+            if not by_prefix and not hits:
+                near = closest(ref, [*self._by_id, *(p.id for p in self.packs)])
+                raise HuiqiError(f"没有与「{ref}」对应的规则包或规则", field="policy",
+                                 hint=f"您是否要写 {near[0]}?" if near else "可用规则 id、规则包 id、文号或标题中的一段")
+            rules.update(by_prefix)
+            for pack in hits:
+                documents.add(pack.document.id)
+                rules.update(r.id for r in self.rules if r.pack.id == pack.id)
+        return Selection(frozenset(rules), frozenset(documents))
 
     def filter(self, policies: Iterable[str] | None) -> RuleBase:
         """Only the packs named by document id, 文号 or a piece of the title."""

@@ -411,13 +411,8 @@ def _param_env(rulebase: RuleBase, on: date, overrides: dict[str, str]) -> dict[
 
 
 def _selected_rules(rulebase: RuleBase, policies: list[str] | None) -> list[CompiledRule]:
-    if not policies:
-        return list(rulebase.rules)
-    wanted = set(policies)
-    rule_ids = {r.id for r in rulebase.rules}
-    docs = [p for p in policies if p not in rule_ids]
-    pack_ids = {lp.id for lp in rulebase.filter(docs).packs} if docs else set()
-    return [r for r in rulebase.rules if r.id in wanted or r.pack.id in pack_ids]
+    chosen = rulebase.select(policies)
+    return [r for r in rulebase.rules if chosen.has_rule(r.id)]
 
 
 def _static_max(rulebase: RuleBase) -> dict[str, int | None]:

@@ -6,14 +6,17 @@ project) and field columns named as in the rules (``enterprise.annual_revenue``,
 ``project.equipment_investment``, list members as ``enterprise.<list>.<value>`` flags).
 
 Sources: ``.parquet`` (file or directory), ``.csv`` (UTF-8 or GB18030), ``.xlsx``,
-``duckdb:PATH::TABLE``, ``sqlite:PATH::TABLE``, or a ``pyarrow.Table``; they are parsed
-and read by :mod:`huiqi.engines.sources`, shared with the per-row reference.
+``duckdb:PATH::TABLE``, ``sqlite:PATH::TABLE``, or a ``pyarrow.Table``; files are read by
+:mod:`huiqi.engines.sources` and presented by the enterprise registry
+(:mod:`huiqi.registry`: Chinese headers, units, credit codes, years, 亩均 classes from
+an evaluation), shared with the per-row reference, the evaluation and cohorts.
 
 :func:`open_population` registers the source in a DuckDB connection and creates the
 view ``population`` with exact types — money and integers BIGINT, numbers and
 percentages DECIMAL(38,6) (never DOUBLE), booleans, text — after one checking scan:
 
-* a column that is not a known field → warning (ignored), with the closest field name;
+* a column that is not a known field → warning (ignored), with the closest field name
+  (said by the registry, which reads the headers);
 * a field column with values of the wrong type (``“巨型”`` for 企业规模, ``abc`` for an
   amount, 1.5 yuan) → :class:`~huiqi.errors.InputError` in Chinese naming the column,
   its label, the expected type and the first offending row;
@@ -29,13 +32,13 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
 
 from huiqi.engines.compile import COLUMN_TYPES, REGION_COLUMNS, STANDARD_COLUMNS, field_kind
-from huiqi.engines.sources import SourceSpec, attach, parse_source
+from huiqi.engines.sources import SourceSpec, parse_source
 from huiqi.engines.sources import cell_text as cell_text  # re-exported for older imports
 from huiqi.engines.sources import first_line as _first_line
 from huiqi.engines.sources import sql_ident as _q
@@ -43,11 +46,14 @@ from huiqi.engines.sources import sql_text as _s
 from huiqi.errors import InputError
 from huiqi.profile import TYPE_LABELS, FieldRegistry, closest, default_registry
 
+if TYPE_CHECKING:
+    from huiqi.registry.reader import RegistryView
+
 __all__ = ["Population", "PopulationSource", "open_population"]
 
 PopulationSource: TypeAlias = str | Path | pa.Table | SourceSpec
 # Columns the engines tolerate but do not read.
-IGNORED_COLUMNS = ("project.name", "project_name", "year", "industry")
+IGNORED_COLUMNS = ("project.name", "project_name", "year", "industry", "credit_code")
 RAW = "__huiqi_raw"
 _TRUE = ("是", "true", "yes", "y", "有", "对", "1", "真", "t")
 _FALSE = ("否", "false", "no", "n", "无", "没有", "不是", "0", "假", "f")
@@ -83,6 +89,7 @@ class Population:
     path: Path | None = None
     name: str = "population"
     columns_sql: dict[str, _Conv] = field(default_factory=dict)  # typed column → SQL over the raw source
+    registry: RegistryView | None = None  # how the registry read the file (year, classes, headers)
     _tmp: Any = None  # keeps a temporary directory (transcoded CSV) alive
 
     def select_sql(self, columns: Iterable[str]) -> str:
@@ -121,14 +128,18 @@ def _describe(source: PopulationSource) -> str:
     return source.text if isinstance(source, SourceSpec) else str(source)
 
 
-def _attach(con: duckdb.DuckDBPyConnection, source: PopulationSource, tmp: list[Any]) -> tuple[str, Path | None]:
-    """Register the source as view RAW; returns (kind, local path)."""
-    if isinstance(source, pa.Table):
-        con.register(RAW, source)
-        return "arrow", None
-    src = parse_source(source, directories=True)
-    attach(con, src, RAW, tmp)
-    return src.kind, src.path
+def _attach(con: duckdb.DuckDBPyConnection, source: PopulationSource, tmp: list[Any],
+            fields: FieldRegistry) -> RegistryView:
+    """Register the source, read through the enterprise registry, as view RAW."""
+    # Imported here: the registry reads files through huiqi.engines.sources (this package).
+    from huiqi.registry.reader import ClassSource, open_registry
+
+    src = source if isinstance(source, pa.Table) else parse_source(source, directories=True)
+    classes = None
+    if isinstance(src, SourceSpec) and src.classes is not None:
+        classes = ClassSource(src.classes, f"亩均评价类别取自 {src.classes}")
+    year = src.year if isinstance(src, SourceSpec) else None
+    return open_registry(con, src, RAW, tmp, fields=fields, year=year, classes=classes)
 
 
 # -- typing and checks ------------------------------------------------------------------------
@@ -232,13 +243,11 @@ def open_population(
     con = con or duckdb.connect()
     tmp: list[Any] = []
     try:
-        kind, path = _attach(con, source, tmp)
-        try:
-            described = con.execute(f"DESCRIBE SELECT * FROM {RAW}").fetchall()
-        except duckdb.Error as exc:
-            raise InputError(f"无法读取企业名录:{_first_line(exc)}", file=_describe(source),
-                             hint="文件可能已损坏,或不是所声明的格式") from None
-        return _build(con, registry, source, kind, path, {str(r[0]): str(r[1]) for r in described}, tmp)
+        view = _attach(con, source, tmp, registry)
+        population = _build(con, registry, source, view.kind, view.path, view.columns, tmp)
+        population.warnings[:0] = view.warnings
+        population.registry = view
+        return population
     except BaseException:
         for holder in tmp:
             holder.cleanup()

@@ -47,6 +47,9 @@ class SourceSpec:
     kind: str  # parquet | csv | xlsx | duckdb | sqlite
     path: Path
     table: str | None = None
+    # Read through the registry (huiqi.registry): only this year's rows; 亩均 classes from this evaluation file.
+    year: int | None = None
+    classes: Path | None = None
 
     @property
     def text(self) -> str:

@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
-from huiqi.engines.sources import SourceSpec, parse_source, read_table
+from huiqi.engines.sources import SourceSpec, parse_source
 from huiqi.errors import HuiqiError, InputError
 from huiqi.profile import FieldRegistry, FieldSpec, closest, default_registry
+from huiqi.registry.reader import ClassSource, RegistryView, read_registry_table
 
 __all__ = [
     "BASE_COLUMNS",
@@ -38,7 +39,9 @@ __all__ = [
     "read_population",
 ]
 
-BASE_COLUMNS = ("id", "name", "province", "city", "county", "district", "project_id")
+BASE_COLUMNS = ("id", "name", "province", "city", "county", "district", "project_id", "credit_code", "industry",
+                "project.name")
+YEAR_COLUMN = "year"
 # Where a population comes from: a file, or ``duckdb:``/``sqlite:`` PATH::TABLE (see parse_source).
 PopulationSource = SourceSpec
 
@@ -64,7 +67,7 @@ def check_population_columns(names: list[str], registry: FieldRegistry, source: 
                          "列名应为 id、name、province、city、county、district、project_id、enterprise.<字段>、project.<字段>")
     report = ColumnReport()
     for name in names:
-        if name in BASE_COLUMNS:
+        if name in BASE_COLUMNS or name == YEAR_COLUMN:
             continue
         spec = registry.get(name)
         if spec is None or spec.scope == "region":
@@ -79,18 +82,30 @@ def check_population_columns(names: list[str], registry: FieldRegistry, source: 
 def read_population(population: str | Path | PopulationSource | pa.Table,
                     registry: FieldRegistry | None = None, limit: int | None = None) -> tuple[pa.Table, list[str]]:
     """(table with registry-typed Python-convertible columns, warnings). For small/medium populations."""
+    table, _view, warnings = read_typed(population, registry, limit=limit)
+    return table, warnings
+
+
+def read_typed(population: str | Path | PopulationSource | pa.Table, registry: FieldRegistry | None = None, *,
+               limit: int | None = None, year: int | Literal["latest"] | None = None,
+               classes: ClassSource | None = None) -> tuple[pa.Table, RegistryView, list[str]]:
+    """(typed table, how the registry read it, warnings); the year and classes of a SourceSpec apply."""
     reg = registry or default_registry()
-    if isinstance(population, pa.Table):
-        raw, source = population, "Arrow 表"
-    else:
-        src = parse_source(population)
-        raw, source = read_table(src, limit=limit), src.text
-    if limit is not None:
-        raw = raw.slice(0, limit)
+    src = population if isinstance(population, pa.Table) else parse_source(population)
+    if isinstance(src, SourceSpec):
+        year = year if year is not None else src.year
+        if classes is None and src.classes is not None:
+            classes = ClassSource(src.classes, f"亩均评价类别取自 {src.classes}")
+    raw, view = read_registry_table(src, fields=reg, year=year, classes=classes, limit=limit)
+    source = view.description
     report = check_population_columns(raw.schema.names, reg, source)
+    report.warnings[:0] = view.warnings
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in raw.schema.names:
         col = raw.column(name)
+        if name == YEAR_COLUMN:
+            out[name] = col.cast(pa.int32())
+            continue
         if name in BASE_COLUMNS:
             out[name] = col if pa.types.is_string(col.type) else pa.array(
                 [None if v is None else str(v) for v in col.to_pylist()], type=pa.string())
@@ -102,7 +117,7 @@ def read_population(population: str | Path | PopulationSource | pa.Table,
     if "id" in out and out["id"].null_count:
         first = out["id"].to_pylist().index(None)
         raise InputError(f"第{first + 2}行的企业编号 id 为空", file=source, line=first + 2, field="id")
-    return pa.table(out), report.warnings
+    return pa.table(out), view, report.warnings
 
 
 _ARROW_OK = {
@@ -164,4 +179,5 @@ def applies_to_region(rule: Any, province: str | None, city: str | None, county:
 
 def population_order(population: str | Path | PopulationSource) -> Iterator[pa.RecordBatch]:
     """``id``/``project_id`` in file order (first come = population order)."""
-    yield from read_table(parse_source(population), columns=("id", "project_id")).to_batches(1 << 20)
+    table, _ = read_registry_table(parse_source(population), columns=("id", "project_id"))
+    yield from table.to_batches(1 << 20)

@@ -29,7 +29,7 @@ from huiqi.evaluation.methodology import (
     load_methodology,
     methodology_json_schema,
 )
-from huiqi.evaluation.population import Population, describe
+from huiqi.evaluation.population import Population, describe, registry_years
 from huiqi.evaluation.result import (
     DEFAULT_STORE,
     ClassRecord,
@@ -72,15 +72,16 @@ def evaluate(
 ) -> Evaluation:
     """Grade a population with a methodology.
 
-    ``population``: a .parquet/.csv/.xlsx file, a Parquet directory, ``file.duckdb::table``,
-    an Arrow table or a list of row dicts. ``year`` selects rows of that year when the
-    population has a ``year`` column (default: the methodology's year). ``params``
-    overrides methodology parameters (e.g. last year's average for a benchmark).
+    ``population``: an enterprise registry (docs/registry.md): a .parquet/.csv/.xlsx file,
+    a Parquet directory, ``file.duckdb::table``, an Arrow table or a list of row dicts.
+    ``year`` selects rows of that year when the registry has a 年度 column (default: the
+    latest year present; without the column, the methodology's year); the result says
+    which (``Evaluation.year_note``). ``params`` overrides methodology parameters.
     """
     m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
     if engine not in ENGINES:
         raise InputError(f"不支持的计算引擎 {engine!r}", hint="可选:duckdb、spark、python")
-    chosen_year = year if year is not None else m.year
+    chosen_year, year_note = _choose_year(population, m, year)
     overrides = _params(m, params)
     start = time.perf_counter()
     if engine == "duckdb":
@@ -99,7 +100,23 @@ def evaluate(
         raise InputError(f"企业名录中没有 {chosen_year} 年度的数据", file=info.file,
                          hint="用 --year 指定年度,或检查 year 列")
     return Evaluation(m, chosen_year, engine, conform(table, m), describe(population), info.warnings,
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, year_note=year_note)
+
+
+def _choose_year(population: Population, m: Methodology, year: int | None) -> tuple[int | None, str]:
+    """The year graded and the sentence saying why: asked for, the latest in the data, or the method's."""
+    years = registry_years(population)
+    span = (f"名录含 {years[0]}–{years[-1]} 年度" if len(years) > 1 else f"名录只有 {years[0]} 年度") if years else ""
+    if year is not None:
+        if years and year not in years:
+            raise InputError(f"企业名录中没有 {year} 年度的数据", file=describe(population), field="--year",
+                             hint="名录中的年度:" + "、".join(str(y) for y in years[-8:]))
+        return year, f"评价年度 {year}(--year 指定" + (f";{span})" if span else ")")
+    if years:
+        return years[-1], f"评价年度 {years[-1]}(名录中最新的年度;{span};用 --year 选其他年度)"
+    if m.year is not None:
+        return m.year, f"评价年度 {m.year}(名录没有年度列,取评价方法 {m.id} 的年度)"
+    return None, "名录没有年度列,评价全部行"
 
 
 def _params(m: Methodology, params: Mapping[str, Decimal | int | str] | None) -> dict[str, Decimal]:

@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from huiqi.engines.sources import first_line
 from huiqi.errors import InputError
 from huiqi.evaluation.methodology import Methodology
 from huiqi.evaluation.population import (
     Population,
     SourceInfo,
     check_columns,
-    check_path,
     describe,
     kind_of_sql,
-    read_excel,
-    split_duckdb_path,
+    open_source,
 )
 from huiqi.evaluation.sql import QueryBuilder
 
@@ -38,56 +37,16 @@ def query_arrow(con: object, sql: str) -> pa.Table:
     return table
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def open_source(con: object, population: Population) -> str | None:
-    """Register the population as the view ``population_src``; returns the file name if any."""
+def inspect(con: object, m: Methodology, population: Population, tmp: list[object],
+            year: int | None = None) -> SourceInfo:
+    """Register the population (through the enterprise registry) as ``population_src`` and check its columns."""
     import duckdb
 
     assert isinstance(con, duckdb.DuckDBPyConnection)
-    if isinstance(population, pa.Table):
-        con.register(SOURCE_VIEW, population)
-        return None
-    if not isinstance(population, (str, Path)):
-        con.register(SOURCE_VIEW, pa.Table.from_pylist([dict(r) for r in population]))
-        return None
-    check_path(population)
-    file, table = split_duckdb_path(population)
-    suffix = file.suffix.lower()
-    if file.is_dir():
-        con.execute(f"CREATE VIEW {SOURCE_VIEW} AS SELECT * FROM read_parquet({_sql_path(file / '*.parquet')})")
-    elif suffix == ".parquet":
-        con.execute(f"CREATE VIEW {SOURCE_VIEW} AS SELECT * FROM read_parquet({_sql_path(file)})")
-    elif suffix == ".csv":
-        # Every cell as text, so that 12.35 is read as the decimal 12.35 (no binary float).
-        con.execute(f"CREATE VIEW {SOURCE_VIEW} AS SELECT * FROM read_csv({_sql_path(file)}, header = true, "
-                    f"all_varchar = true, encoding = 'utf-8')")
-    elif suffix == ".xlsx":
-        con.register(SOURCE_VIEW, read_excel(file))
-    else:
-        con.execute(f"ATTACH {_sql_path(file)} AS popdb (READ_ONLY)")
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'popdb'").fetchall()}
-        tables |= {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'popdb'").fetchall()}
-        if table not in tables:
-            raise InputError(f"DuckDB 文件中没有表 {table}", file=str(file),
-                             hint=f"现有的表:{'、'.join(sorted(tables)) or '无'};用 文件::表名 指定")
-        con.execute(f'CREATE VIEW {SOURCE_VIEW} AS SELECT * FROM popdb."{table}"')
-    return str(file)
-
-
-def inspect(con: object, m: Methodology, population: Population) -> SourceInfo:
-    import duckdb
-
-    assert isinstance(con, duckdb.DuckDBPyConnection)
-    file = open_source(con, population)
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {SOURCE_VIEW}").fetchall()
-    except duckdb.Error as exc:
-        raise InputError(f"无法读取企业名录:{exc}", file=file) from None
-    columns = {str(r[0]): kind_of_sql(str(r[1])) for r in described}
-    warnings = check_columns(m, columns, file)
+    view = open_source(con, population, SOURCE_VIEW, tmp, year=year)
+    columns = {name: kind_of_sql(t) for name, t in view.columns.items()}
+    file = str(view.path) if view.path is not None else None
+    warnings = [*view.warnings, *check_columns(m, columns, file or view.description)]
     return SourceInfo(describe(population), columns, warnings, file)
 
 
@@ -133,25 +92,30 @@ def run(
 
     step = progress or (lambda _msg: None)
     con = duckdb.connect()
+    tmp: list[object] = []
     try:
         if threads or os.environ.get("HUIQI_THREADS"):
             con.execute(f"SET threads = {int(threads or os.environ['HUIQI_THREADS'])}")
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         step("读取企业名录")
-        info = inspect(con, m, population)
+        info = inspect(con, m, population, tmp)
         qb = QueryBuilder(m, "duckdb", SOURCE_VIEW, info.columns, year=year, params=params)
 
         def fetch(sql: str) -> list[tuple[object, ...]]:
             return con.execute(sql).fetchall()
 
-        step("检查数据")
-        check_rows(fetch, qb, info.file)
-        step("计算指标、排名与分档")
         try:
+            step("检查数据")
+            check_rows(fetch, qb, info.file)
+            step("计算指标、排名与分档")
             table = query_arrow(con, qb.build())
         except duckdb.Error as exc:
-            raise InputError(f"评价计算失败:{exc}", file=info.file) from None
+            # A file damaged past its header fails only here: the same words as when reading it.
+            raise InputError(f"读取企业名录时出错:{first_line(exc)}", file=info.file or info.description,
+                             hint="文件可能已损坏,或扩展名与内容不符") from None
         return table, info
     finally:
         con.close()
+        for holder in tmp:
+            holder.cleanup()  # type: ignore[attr-defined]

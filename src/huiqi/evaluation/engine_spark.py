@@ -23,10 +23,8 @@ from huiqi.evaluation.population import (
     Population,
     SourceInfo,
     check_columns,
-    check_path,
     describe,
-    split_duckdb_path,
-    to_arrow,
+    to_parquet,
 )
 from huiqi.evaluation.sql import QueryBuilder, SourceKind
 
@@ -65,25 +63,10 @@ def _kind(data_type: Any) -> SourceKind:
 
 
 def _load(spark: Any, population: Population, tmp: Path) -> tuple[Any, str | None]:
-    if isinstance(population, (str, Path)):
-        check_path(population)
-        file, _ = split_duckdb_path(population)
-        suffix = file.suffix.lower()
-        if file.is_dir() or suffix == ".parquet":
-            return spark.read.parquet(str(file)), str(file)
-        if suffix == ".csv":
-            # No schema inference: every cell is text and is converted exactly in SQL.
-            return (spark.read.option("header", "true").option("encoding", "UTF-8")
-                    .csv(str(file)), str(file))
-        table, name = to_arrow(population), str(file)
-    else:
-        table, name = to_arrow(population), None
-    # Arrow → Parquet → Spark keeps DECIMAL types and works on every pyspark version.
-    import pyarrow.parquet as pq
-
+    """The registry's canonical view, through Parquet (keeps DECIMAL types on every pyspark version)."""
     path = tmp / "population.parquet"
-    pq.write_table(table, path)
-    return spark.read.parquet(str(path)), name
+    name = to_parquet(population, path)
+    return spark.read.parquet(str(path)), name if isinstance(population, (str, Path)) else None
 
 
 def _to_arrow(df: Any, tmp: Path) -> pa.Table:

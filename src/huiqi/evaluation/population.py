@@ -1,9 +1,10 @@
-"""Population input: one row per enterprise, from Parquet, CSV, Excel, DuckDB or Arrow.
+"""Population input: the enterprise registry (企业名录), one row per enterprise and year.
 
-Column layout: ``id``, ``name``, ``province``, ``city``, ``county``, ``district``,
-``industry``, optionally ``year``, and enterprise fields as ``enterprise.<name>``
-(``enterprise.tax_paid`` in integer yuan …). CSV and Excel cells are read as text and
-converted exactly (DECIMAL, never binary floating point); Parquet/Arrow keep their types.
+Files are read by the registry (:mod:`huiqi.registry`, docs/registry.md), the same
+reader as the rule engines and the simulation: headers by field id or Chinese label
+(``税收(万元)`` → ``enterprise.tax_paid`` in yuan), 统一社会信用代码 as the key, a 年度
+column. CSV and Excel cells are read as text and converted exactly (DECIMAL, never
+binary floating point); Parquet/Arrow keep their types.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any, TypeAlias, Union
 
 import pyarrow as pa
 
+from huiqi.engines.sources import first_line
 from huiqi.errors import InputError
 from huiqi.evaluation.methodology import STANDARD_COLUMNS, Methodology
 from huiqi.evaluation.sql import SourceKind
+from huiqi.registry.reader import RegistrySource, RegistryView, open_registry, read_registry_table
 
 # A file path (Parquet / CSV / Excel / DuckDB), an Arrow table or row dicts.
 Population: TypeAlias = Union[str, Path, "pa.Table", Sequence[Mapping[str, Any]]]
-FILE_SUFFIXES = (".parquet", ".csv", ".xlsx", ".duckdb", ".db")
 
 
 @dataclass
@@ -43,28 +45,34 @@ def describe(population: Population) -> str:
     return f"内存数据({len(population)} 行)"
 
 
-def split_duckdb_path(path: str | Path) -> tuple[Path, str]:
-    """``pop.duckdb`` → (pop.duckdb, "population"); ``pop.duckdb::t2023`` → (pop.duckdb, "t2023")."""
-    text = str(path)
-    if "::" in text:
-        file, table = text.rsplit("::", 1)
-        return Path(file), table
-    return Path(text), "population"
+def registry_source(population: Population) -> RegistrySource:
+    """What the registry reader takes: a path or an Arrow table (row dicts become one)."""
+    if isinstance(population, (str, Path, pa.Table)):
+        return population
+    return pa.Table.from_pylist([dict(r) for r in population])
 
 
-def check_path(population: Population) -> None:
-    if not isinstance(population, (str, Path)):
-        return
-    file, _ = split_duckdb_path(population)
-    if not file.exists():
-        raise InputError(f"企业名录文件不存在:{file}")
-    if file.is_dir():
-        if not any(file.glob("*.parquet")):
-            raise InputError(f"目录中没有 .parquet 文件:{file}")
-        return
-    if file.suffix.lower() not in FILE_SUFFIXES:
-        raise InputError(f"不支持的企业名录格式 {file.suffix or '(无后缀)'}",
-                         file=str(file), hint="支持 .parquet、.csv、.xlsx、.duckdb(文件::表名)")
+def open_source(con: Any, population: Population, name: str, tmp: list[Any], year: int | None = None) -> RegistryView:
+    """Register the population, read through the enterprise registry, as view ``name`` of ``con``.
+
+    The registry applies Chinese headers and units, checks credit codes and presents
+    营业收入 under both its names (the methods call it ``enterprise.revenue``).
+    """
+    return open_registry(con, registry_source(population), name, tmp, year=year, synonyms=True)
+
+
+def registry_years(population: Population) -> list[int]:
+    """The years present in the population's 年度 column (empty when it has none)."""
+    import duckdb
+
+    tmp: list[Any] = []
+    con = duckdb.connect()
+    try:
+        return open_source(con, population, "registry", tmp).years
+    finally:
+        con.close()
+        for holder in tmp:
+            holder.cleanup()
 
 
 def kind_of_arrow(t: pa.DataType) -> SourceKind:
@@ -92,87 +100,31 @@ def kind_of_sql(type_name: str) -> SourceKind:
     return "other"
 
 
-def read_excel(path: Path) -> pa.Table:
-    """First sheet of an .xlsx, header in row 1, every cell as text (exact numbers)."""
-    try:
-        import openpyxl
-    except ImportError as exc:  # pragma: no cover - openpyxl is a core dependency
-        raise InputError("读取 Excel 需要 openpyxl") from exc
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds; all mean "unreadable"
-        raise InputError(f"无法读取 Excel 文件:{exc}", file=str(path)) from None
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        raise InputError("Excel 工作表为空", file=str(path))
-    names = [str(h).strip() if h is not None else "" for h in header]
-    columns: dict[str, list[str | None]] = {n: [] for n in names if n}
-    for row in rows:
-        if row is None or all(v is None for v in row):
-            continue
-        for name, value in zip(names, row, strict=False):
-            if name:
-                columns[name].append(_cell_text(value))
-        for name in names[len(row):]:
-            if name:
-                columns[name].append(None)
-    wb.close()
-    return pa.table({k: pa.array(v, type=pa.string()) for k, v in columns.items()})
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # Excel stores numbers as doubles; repr is the shortest text that round-trips.
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
 def to_arrow(population: Population) -> pa.Table:
-    """The population as an Arrow table (CSV/Excel columns as text)."""
-    if isinstance(population, pa.Table):
-        return population
-    if not isinstance(population, (str, Path)):
-        return pa.Table.from_pylist([dict(r) for r in population])
-    check_path(population)
-    file, table = split_duckdb_path(population)
-    suffix = file.suffix.lower()
-    if file.is_dir() or suffix == ".parquet":
-        import pyarrow.parquet as pq
+    """The population as an Arrow table, read through the registry (CSV/Excel cells as text)."""
+    table, _ = read_registry_table(registry_source(population), synonyms=True)
+    return table
 
-        return pq.read_table(file)
-    if suffix == ".csv":
-        import pyarrow.csv as pacsv
 
-        header = _csv_header(file)
-        opts = pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                    strings_can_be_null=True, null_values=[""])
-        return pacsv.read_csv(file, convert_options=opts)
-    if suffix == ".xlsx":
-        return read_excel(file)
+def to_parquet(population: Population, target: Path) -> str:
+    """The registry's canonical view written to ``target`` (streamed: Spark reads it from there)."""
     import duckdb
 
-    con = duckdb.connect(str(file), read_only=True)
+    tmp: list[Any] = []
+    con = duckdb.connect()
     try:
-        from huiqi.evaluation.engine_duckdb import query_arrow
-
-        return query_arrow(con, f'SELECT * FROM "{table}"')
+        view = open_source(con, population, "registry", tmp)
+        try:
+            con.execute(f"COPY (SELECT * FROM registry) TO '{str(target).replace(chr(39), chr(39) * 2)}' "
+                        "(FORMAT parquet)")
+        except duckdb.Error as exc:
+            raise InputError(f"读取企业名录时出错:{first_line(exc)}", file=view.description,
+                             hint="文件可能已损坏,或扩展名与内容不符") from None
+        return view.description
     finally:
         con.close()
-
-
-def _csv_header(file: Path) -> list[str]:
-    import csv
-
-    with open(file, encoding="utf-8-sig", newline="") as fh:
-        return next(csv.reader(fh), [])
+        for holder in tmp:
+            holder.cleanup()
 
 
 def check_columns(m: Methodology, columns: Iterable[str], file: str | None) -> list[str]:

@@ -72,6 +72,7 @@ class Evaluation:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    year_note: str = ""  # which year was graded and why (asked for, latest in the data, the method's)
 
     @property
     def method(self) -> str:

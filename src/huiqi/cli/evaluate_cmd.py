@@ -35,13 +35,13 @@ def _json_default(value: object) -> object:
 
 def evaluate(
     population: Annotated[Path, typer.Argument(
-        help="企业名录:.parquet(或其目录)、.csv、.xlsx,或 DuckDB 文件(文件.duckdb::表名);"
-             "列为 id、name、district、industry 及 enterprise.<字段>")],
+        help="企业名录(docs/registry.md):.parquet(或其目录)、.csv、.xlsx,或 DuckDB 文件(文件.duckdb::表名);"
+             "列名可写字段 id 或中文名称,如 统一社会信用代码、所在区县、税收(万元)、用地面积(亩)、年度")],
     method: Annotated[str, typer.Option(
         "--method", "-m",
         help="评价方法:内置名称(zhejiang-county、linhai-2022、shandong-sales、shouguang-2018)或 YAML 文件路径")]
     = "zhejiang-county",
-    year: Annotated[int | None, typer.Option("--year", "-y", help="评价年度;名录有 year 列时只评该年度(默认取方法文件的年度)")]
+    year: Annotated[str | None, typer.Option("--year", "-y", help="评价年度;名录有年度列时默认取最新的年度(没有年度列时取方法文件的年度)")]
     = None,
     engine: Annotated[str, typer.Option("--engine", "-e", help="计算引擎:duckdb(默认)、spark、python(逐行参考实现,用于核对)")]
     = "duckdb",
@@ -57,10 +57,22 @@ def evaluate(
 ) -> None:
     """亩均效益综合评价:按评价方法计算每家企业的指标、得分、组内排名和A/B/C/D类别,并给出差别化政策。"""
     try:
-        _evaluate(population, method, year, engine, out, format, store, no_store, param or [], charts)
+        _evaluate(population, method, parse_year(year), engine, out, format, store, no_store, param or [], charts)
     except HuiqiError as exc:
         err_console.print(f"[bold red]错误[/]:{exc}")
         raise typer.Exit(2) from None
+
+
+def parse_year(text: str | None) -> int | None:
+    """``--year 2023`` → 2023; anything else is a Chinese error, not Click's English one."""
+    if text is None:
+        return None
+    from huiqi.errors import InputError
+
+    value = text.strip().removesuffix("年度").removesuffix("年")
+    if not value.isdigit() or not 1900 <= int(value) <= 2100:
+        raise InputError(f"年度应为四位数字的年份,如 2023,收到 {text!r}", field="--year")
+    return int(value)
 
 
 def _evaluate(population: Path, method: str, year: int | None, engine: str, out: Path | None, fmt: str,
@@ -105,11 +117,13 @@ def _evaluate(population: Path, method: str, year: int | None, engine: str, out:
             written += files
     s = ev.summary
     if fmt == "json":
-        print(json.dumps({"method": m.id, "year": ev.year, "engine": ev.engine, "seconds": round(ev.seconds, 3),
+        print(json.dumps({"method": m.id, "year": ev.year, "year_note": ev.year_note, "engine": ev.engine, "seconds": round(ev.seconds, 3),
                           "summary": s.to_dict(), "files": [str(p) for p in written]},
                          ensure_ascii=False, indent=2, default=_json_default))
         return
     _print_tables(ev)
+    if ev.year_note:
+        err_console.print(ev.year_note)
     for w in [*s.warnings, *notes]:
         err_console.print(f"[yellow]提示[/]:{w}")
     rate = len(ev) / ev.seconds if ev.seconds > 0 else 0.0

@@ -76,7 +76,7 @@ def _parse_money(text: str | None, option: str) -> int | None:
 
 
 def simulate(
-    population: Annotated[str, typer.Argument(help="企业人口:.parquet / .csv / .xlsx,或 duckdb:文件::表、sqlite:文件::表")],
+    population: Annotated[str, typer.Argument(help="企业名录(docs/registry.md):.parquet / .csv / .xlsx,或 duckdb:文件::表、sqlite:文件::表")],
     on: Annotated[list[str] | None, typer.Option("--date", help="模拟日期 YYYY-MM-DD,可重复给出多个年度;默认今天")] = None,
     engine: Annotated[str, typer.Option("--engine", help="计算引擎:duckdb(默认)、spark,或 per_row(逐行计算器,慢,作对照)")] = "duckdb",
     master: Annotated[str | None, typer.Option("--master", help="Spark master 地址,如 spark://host:7077;默认本地")] = None,
@@ -89,6 +89,9 @@ def simulate(
     policy: Annotated[list[str] | None, typer.Option("--policy", help="只模拟某些文件或规则:规则包 id、文号、标题片段或规则 id")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="替代的规则包文件/目录")] = None,
     top: Annotated[int, typer.Option("--top", help="每张表显示的行数")] = 15,
+    year: Annotated[str | None, typer.Option("--year", help="名录有年度列时读取的年度(默认最新的年度)")] = None,
+    evaluation: Annotated[Path | None, typer.Option("--evaluation", help="亩均评价结果(.parquet):名录未填亩均评价类别的企业取其中的类别;默认取评价结果库中上一年度及以前最近一次评价")] = None,
+    evaluations: Annotated[Path, typer.Option("--evaluations", help="亩均评价结果库目录")] = Path("var/evaluations"),
 ) -> None:
     """政策成本测算:整个企业人口能享受哪些措施、多少钱(按措施、部门、地区、年度),资金是否够用,改革谁受益谁受损。"""
     from huiqi.rules.packs import load_packs
@@ -96,8 +99,11 @@ def simulate(
     from huiqi.simulation.report import render, write_outputs
     from huiqi.simulation.simulate import simulate as run_simulation
 
+    from huiqi.cli.evaluate_cmd import parse_year
+
     console, err = _consoles()
     dates = _parse_dates(on)
+    data_year = parse_year(year)
     budget_yuan = _parse_money(budget, "--budget")
     rulebase = load_packs(list(rules) if rules else None)
     applied = None
@@ -114,8 +120,11 @@ def simulate(
 
         result = run_simulation(population, rulebase=rulebase, dates=dates, engine=engine, master=master,
                                 policies=policy or None, budget=budget_yuan, allocation=allocation,
-                                rank_by=rank_by, reform=applied, progress=report)
+                                rank_by=rank_by, reform=applied, progress=report, year=data_year,
+                                evaluation=evaluation, evaluations=evaluations)
     with result:
+        for note in result.notes:
+            err.print(note)
         render(result, console, top=top)
         if out:
             written = write_outputs(result, out, console)

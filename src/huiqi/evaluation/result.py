@@ -282,6 +282,11 @@ class ClassRecord:
 _STORE_NAME = re.compile(r"^(?P<method>.+)-(?P<year>\d{4}|all)$")
 
 
+def stored_evaluations(path_or_dir: str | Path, method: str | None = None) -> list[tuple[int, Path, str]]:
+    """(year, file, method) of the stored evaluations, latest year first (-1: year unknown)."""
+    return _store_files(path_or_dir, method)
+
+
 def _store_files(path_or_dir: str | Path, method: str | None) -> list[tuple[int, Path, str]]:
     p = Path(path_or_dir)
     files = [p] if p.is_file() else sorted(p.glob("*.parquet")) if p.is_dir() else []

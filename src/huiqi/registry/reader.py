@@ -137,7 +137,8 @@ def open_registry(
         view.year = _choose_year(view.years, year, where)
     elif isinstance(year, int):
         view.warnings.append(f"企业名录没有年度列,--year {year} 未用于筛选(全部行视为该年度的数据)")
-    filters = [f"{sql_ident('year')} = {int(view.year)}"] if view.year is not None else []
+    # One year in the file: nothing to filter (and Parquet stays readable directly).
+    filters = [f"{sql_ident('year')} = {int(view.year)}"] if view.year is not None and len(view.years) > 1 else []
     body = f"SELECT {', '.join(selects)} FROM {raw}"
     if classes is not None:
         body = _with_classes(body, classes, CLASS_COLUMN in plan.headers)

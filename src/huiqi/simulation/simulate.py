@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -40,7 +40,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from huiqi.engines.sources import SourceSpec
 from huiqi.errors import HuiqiError, InputError
+from huiqi.evaluation.link import evaluation_for
+from huiqi.evaluation.result import DEFAULT_STORE as DEFAULT_EVALUATIONS
+from huiqi.registry.reader import RegistryView, open_registry
 from huiqi.rules.packs import CompiledRule, RuleBase, load_packs
 from huiqi.simulation.allocation import METHODS, Method, PoolResult, allocate_sql
 from huiqi.simulation.population import (
@@ -102,7 +106,7 @@ def _engine_batches(result: Any, batch_size: int = 1 << 19) -> Iterator[pa.Recor
     yield from result.arrow().to_batches(max_chunksize=batch_size)
 
 
-def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: str = "duckdb",
+def run_engine(rulebase: RuleBase, population: str | Path | SourceSpec, on: date, *, engine: str = "duckdb",
                params: dict[str, str] | None = None, policies: list[str] | None = None,
                master: str | None = None, progress: Progress | None = None) -> EngineRun:
     """Run one engine once. ``per_row`` is the single-case calculator in a loop (reference, slow)."""
@@ -117,7 +121,8 @@ def run_engine(rulebase: RuleBase, population: str | Path, on: date, *, engine: 
         if progress is not None:
             # The set-based engines report progress as Chinese messages, not counts.
             kwargs["progress"] = lambda message: progress(str(message), 0, None)
-        result = run_population(rulebase, str(population), on, **kwargs)
+        result = run_population(rulebase, population if isinstance(population, SourceSpec) else str(population),
+                                on, **kwargs)
         return EngineRun(engine, _engine_batches(result), list(result.warnings), result.rule_evaluations,
                          result.seconds, result.rows, result, result.relation)
     from huiqi.simulation.per_row import run_per_row
@@ -160,6 +165,7 @@ class SimulationResult:
     reform: AppliedReform | None = None
     workdir: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the registry year read, where 亩均 classes came from
 
     # -- lifecycle
 
@@ -550,8 +556,18 @@ def simulate(
     reform: AppliedReform | None = None,
     progress: Progress | None = None,
     memory_limit: str | None = None,
+    year: int | None = None,
+    evaluation: str | Path | None = None,
+    evaluations: str | Path | None = None,
 ) -> SimulationResult:
     """Run the population through the rules (and a reform), aggregate, allocate funds.
+
+    The population is an enterprise registry (docs/registry.md): with a 年度 column, the
+    rows of ``year`` (default: the latest) are read. Enterprises whose 亩均评价类别 is not
+    in the registry take it from ``evaluation`` (a result file) or else from the latest
+    evaluation of the year before each date in the ``evaluations`` store (the CLI passes
+    var/evaluations; None: no store), exactly as ``calc`` does for one enterprise;
+    ``notes`` says which.
 
     The caller closes the result (``with simulate(...) as res:``) to drop the temporary database.
     """
@@ -580,7 +596,16 @@ def simulate(
     used_engine = engine
     try:
         t0 = time.perf_counter()
-        ents = _load_enterprises(store.con, src, rb)
+        ents, view = _load_enterprises(store.con, src, rb, year)
+        src = replace(src, year=view.year)
+        notes = [_year_note(view, year)] if view.years else []
+        sources: dict[date, PopulationSource] = {}
+        for on in dates:
+            found, note = (None, "") if evaluations is None and evaluation is None else \
+                evaluation_for(on, evaluations or DEFAULT_EVALUATIONS, evaluation)
+            sources[on] = replace(src, classes=found)
+            if note and note not in notes:
+                notes.append(note)
         timings["read_population"] = time.perf_counter() - t0
         warnings += _scope_warnings(store.con, rb, policies)
         _load_rules(store.con, scenarios, policies)
@@ -595,7 +620,7 @@ def simulate(
                     if progress is not None:
                         progress(f"{st}:{message}", done, total)
 
-                run = run_engine(s.rulebase, src.text if src.table else src.path, on, engine=engine,
+                run = run_engine(s.rulebase, sources[on], on, engine=engine,
                                  params=s.params, policies=policies, master=master,
                                  progress=engine_progress if progress else None)
                 used_engine = run.engine
@@ -619,7 +644,7 @@ def simulate(
                         warnings.append(w)
                 if progress is not None:
                     progress(f"{stage}:资金分配", 0, None)
-                pools += _allocate_pools(store.con, s, on, method, budget, rank_by, src)
+                pools += _allocate_pools(store.con, s, on, method, budget, rank_by, sources[on], view.identity)
                 timings[f"allocate {s.name} {on.year}"] = time.perf_counter() - t3
         warnings = _relevant_warnings(store.con, warnings, {r.id for sc in scenarios for r in sc.rulebase.rules})
         timings["total"] = time.perf_counter() - started
@@ -627,7 +652,8 @@ def simulate(
             con=store.con, population=src.text, dates=dates, engine=used_engine, scenarios=scenarios,
             allocation=method, budget=budget, pools=pools, warnings=warnings, rule_evaluations=evaluations,
             engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started,
-            enterprises=ents[0], population_rows=ents[1], reform=reform, workdir=store.workdir, timings=timings)
+            enterprises=ents[0], population_rows=ents[1], reform=reform, workdir=store.workdir, timings=timings,
+            notes=notes)
     except BaseException:
         store.con.close()
         shutil.rmtree(store.workdir, ignore_errors=True)
@@ -686,43 +712,53 @@ def _load_rules(con: duckdb.DuckDBPyConnection, scenarios: list[ScenarioInfo], p
     con.unregister("rules_src")
 
 
-def _load_enterprises(con: duckdb.DuckDBPyConnection, src: PopulationSource, rb: RuleBase) -> tuple[int, int]:
-    """``ents`` (one row per enterprise: name, region, area, seq) and ``subj_order`` for first-come order."""
-    area = f"coalesce(nullif(district, ''), nullif(county, ''), nullif(city, ''), '{NO_AREA}')"
-    if src.kind == "parquet":
-        path = str(src.path).replace("'", "''")
-        try:
-            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
-        except duckdb.Error as exc:
-            raise InputError(f"无法读取 Parquet 文件(文件损坏或格式不符):{str(exc).splitlines()[0][:200]}",
-                             file=src.text) from None
-        if "id" not in cols:
-            from huiqi.simulation.population import check_population_columns
+def _load_enterprises(con: duckdb.DuckDBPyConnection, src: PopulationSource, rb: RuleBase,
+                      year: int | None) -> tuple[tuple[int, int], RegistryView]:
+    """``ents`` (one row per enterprise: name, region, area, seq) and ``pop_rows`` for first-come order.
 
-            check_population_columns(sorted(cols), rb.fields, src.text)
+    The registry is read once here, by the same reader as the engines: a damaged file gets
+    the same message as in ``huiqi evaluate``; the year to read is decided here.
+    """
+    area = f"coalesce(nullif(district, ''), nullif(county, ''), nullif(city, ''), '{NO_AREA}')"
+    tmp: list[Any] = []
+    try:
+        view = open_registry(con, src, "pop_registry", tmp, fields=rb.fields,
+                             year=year if year is not None else "latest")
+        cols = set(view.columns)
         sel = ", ".join(f'"{c}"' if c in cols else f'CAST(NULL AS VARCHAR) AS "{c}"'
                         for c in ("id", "project_id", "name", "province", "city", "county", "district"))
-        # Row order (first come) is only needed for an oversubscribed pool: a view, scanned on demand.
-        con.execute(f"""CREATE VIEW pop_rows AS
-                        SELECT {sel}, file_row_number AS seq FROM read_parquet('{path}', file_row_number = true)""")
-    else:
-        table, _ = read_population(src, rb.fields)
-        base = {c: table.column(c) if c in table.schema.names else pa.nulls(table.num_rows, pa.string())
-                for c in ("id", "project_id", "name", "province", "city", "county", "district")}
-        base["seq"] = pa.array(range(table.num_rows), type=pa.int64())
-        con.register("pop_src", pa.table(base))
-        con.execute("CREATE TABLE pop_rows AS SELECT * FROM pop_src")
-        con.unregister("pop_src")
-    con.execute(f"""CREATE TABLE ents AS
-                    SELECT id, arg_min(name, seq) AS name, arg_min(province, seq) AS province,
-                           arg_min(city, seq) AS city, arg_min(county, seq) AS county,
-                           arg_min(district, seq) AS district, arg_min({area}, seq) AS area, min(seq) AS seq
-                    FROM pop_rows GROUP BY id""")
-    # fetchall: DuckDB 2 refuses new work on a connection with a half-read result.
-    n_ent, n_rows = con.execute("SELECT (SELECT count(*) FROM ents), (SELECT count(*) FROM pop_rows)").fetchall()[0]
+        try:
+            if view.identity and src.kind == "parquet" and not src.path.is_dir():
+                # Row order (first come) is only needed for an oversubscribed pool: a view, scanned on demand.
+                path = str(src.path).replace("'", "''")
+                con.execute(f"""CREATE VIEW pop_rows AS SELECT {sel}, file_row_number AS seq
+                                FROM read_parquet('{path}', file_row_number = true)""")
+            else:
+                con.execute(f"CREATE TABLE pop_rows AS SELECT {sel}, row_number() OVER () - 1 AS seq FROM pop_registry")
+            con.execute(f"""CREATE TABLE ents AS
+                            SELECT id, arg_min(name, seq) AS name, arg_min(province, seq) AS province,
+                                   arg_min(city, seq) AS city, arg_min(county, seq) AS county,
+                                   arg_min(district, seq) AS district, arg_min({area}, seq) AS area, min(seq) AS seq
+                            FROM pop_rows GROUP BY id""")
+            # fetchall: DuckDB 2 refuses new work on a connection with a half-read result.
+            n_ent, n_rows = con.execute(
+                "SELECT (SELECT count(*) FROM ents), (SELECT count(*) FROM pop_rows)").fetchall()[0]
+        except duckdb.Error as exc:
+            raise InputError(f"读取企业名录时出错:{str(exc).splitlines()[0][:300]}", file=src.text,
+                             hint="文件可能已损坏,或扩展名与内容不符") from None
+    finally:
+        for holder in tmp:
+            holder.cleanup()
     if n_rows == 0:
         raise InputError("企业人口为空(没有任何行)", file=src.text)
-    return int(n_ent), int(n_rows)
+    return (int(n_ent), int(n_rows)), view
+
+
+def _year_note(view: RegistryView, asked: int | None) -> str:
+    years = view.years
+    span = f"名录含 {years[0]}–{years[-1]} 年度" if len(years) > 1 else f"名录只有 {years[0]} 年度"
+    why = "--year 指定" if asked is not None else "名录中最新的年度"
+    return f"读取名录 {view.year or years[-1]} 年度的数据({why};{span})"
 
 
 def _scope_warnings(con: duckdb.DuckDBPyConnection, rb: RuleBase, policies: list[str] | None) -> list[str]:
@@ -742,7 +778,8 @@ def _scope_warnings(con: duckdb.DuckDBPyConnection, rb: RuleBase, policies: list
 
 
 def _allocate_pools(con: duckdb.DuckDBPyConnection, s: ScenarioInfo, on: date, method: Method,
-                    budget: int | None, rank_by: str | None, src: PopulationSource) -> list[PoolResult]:
+                    budget: int | None, rank_by: str | None, src: PopulationSource,
+                    identity: bool) -> list[PoolResult]:
     """Fund groups (Cap scope fund) of the scenario's rules, then the overall budget, for one year."""
     env = _param_env(s.rulebase, on, s.params)
     groups: dict[str, tuple[int, str, list[str]]] = {}
@@ -759,7 +796,7 @@ def _allocate_pools(con: duckdb.DuckDBPyConnection, s: ScenarioInfo, on: date, m
             name = prev[1] if prev[1] != group else label
             groups[group] = (cap, name, [*prev[2], rule.id])
     out: list[PoolResult] = []
-    key_sql = _rank_key_sql(con, rank_by, src, s.rulebase) if method == "rank" else "NULL"
+    key_sql = _rank_key_sql(con, rank_by, src, s.rulebase, identity) if method == "rank" else "NULL"
     places = con.execute("SELECT DISTINCT province, city, county FROM ents").fetchall()
     by_id = {r.id: r for r in s.rulebase.rules}
     for group, (cap, label, rules) in groups.items():
@@ -772,7 +809,7 @@ def _allocate_pools(con: duckdb.DuckDBPyConnection, s: ScenarioInfo, on: date, m
 
 
 def _rank_key_sql(con: duckdb.DuckDBPyConnection, rank_by: str | None, src: PopulationSource,
-                  rb: RuleBase) -> str:
+                  rb: RuleBase, identity: bool) -> str:
     """The ordering key for ``rank``: the claim amount, or an expression over population fields."""
     if not rank_by:
         return "c.amount"
@@ -785,7 +822,7 @@ def _rank_key_sql(con: duckdb.DuckDBPyConnection, rank_by: str | None, src: Popu
             if not name.startswith(("enterprise.", "project.")) or rb.fields.get(name) is None:
                 raise HuiqiError(f"排序表达式只能引用企业或项目字段,{name} 不是已登记的字段", field="--rank-by",
                                  hint=rb.fields.suggest(name))
-        if src.kind == "parquet":
+        if src.kind == "parquet" and identity and not src.path.is_dir():
             cols = {r[0] for r in con.execute(
                 f"DESCRIBE SELECT * FROM read_parquet('{str(src.path).replace(chr(39), chr(39) * 2)}')").fetchall()}
             missing = [n for n in expr.fields if n not in cols]

@@ -103,10 +103,18 @@ def test_synth_distributions_are_roughly_as_configured(tmp_path: Path) -> None:
                            FROM '{path}'""").fetchone()
     assert ents is not None and ents[0] == 20000
     assert abs(ents[1] / ents[0] - 0.45) < 0.02  # project_share 0.45
-    muju = dict(con.execute(f"""SELECT coalesce("enterprise.muju_class", 'NULL'), count(*) / 20000
-                                FROM (SELECT DISTINCT ON (id) * FROM '{path}') GROUP BY 1""").fetchall())
-    assert abs(muju["NULL"] - 0.03) < 0.01  # null_rate 3%
-    assert abs(muju["A"] / (1 - muju["NULL"]) - 0.15) < 0.02 and abs(muju["D"] / (1 - muju["NULL"]) - 0.10) < 0.02
+    # 亩均评价类别 comes from an evaluation, never from the synthesizer (synth.yaml from_evaluation)
+    assert "enterprise.muju_class" not in pq.read_schema(path).names
+    status = dict(con.execute(f"""SELECT "enterprise.production_status", count(*) / 20000
+                                  FROM (SELECT DISTINCT ON (id) * FROM '{path}') GROUP BY 1""").fetchall())
+    assert abs(status["in_production"] - 0.90) < 0.02 and abs(status["closed"] - 0.02) < 0.01
+    # the 亩均 indicators agree with each other: 规上 ⇔ revenue ≥ 2000万元, tax 1%–6% of revenue
+    wrong = con.execute(f"""SELECT count(*) FILTER (WHERE ("enterprise.scale" = '规上') <>
+                                                        ("enterprise.annual_revenue" >= 20000000)),
+                                   count(*) FILTER (WHERE "enterprise.tax_paid" NOT BETWEEN
+                                        "enterprise.annual_revenue" * 0.01 - 100 AND "enterprise.annual_revenue" * 0.06 + 100)
+                            FROM '{path}'""").fetchone()
+    assert wrong == (0, 0)
     cfg = load_synth_config()
     districts = {r[0] for r in con.execute(f"SELECT DISTINCT district FROM '{path}'").fetchall()}
     assert districts <= set(cfg.cities["linhai"].districts) and len(districts) > 10

@@ -40,6 +40,7 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="输出文件:.parquet(可到千万级)、.csv 或 .xlsx(少量企业)")],
     seed: Annotated[int, typer.Option("--seed", help="随机种子:同一种子总是生成同一份数据")] = 1,
     config: Annotated[Path | None, typer.Option("--config", help="分布参数文件(默认内置 synth.yaml)")] = None,
+    years: Annotated[str | None, typer.Option("--years", help="数据年度:2023,或 2021-2023(每家企业每个年度一行,年度列 year);默认 synth.yaml 的 default_year")] = None,
 ) -> None:
     """生成某个种子城市的合成企业人口(分布见 docs/simulation.md 与 synth.yaml),用于政策成本测算。"""
     from huiqi.simulation.synth import synthesize
@@ -47,11 +48,31 @@ def synth(
     console, err = _consoles()
     with _progress(err) as progress:
         task = progress.add_task("生成企业", total=n)
-        summary = synthesize(city, n, seed, out, config=config,
+        summary = synthesize(city, n, seed, out, config=config, years=parse_years(years),
                              progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"已生成 {summary.enterprises:,} 家企业({summary.rows:,} 行,其中项目 {summary.projects:,} 个,"
                   f"{summary.columns} 列)→ {summary.path}(城市 {summary.city},种子 {summary.seed},"
-                  f"规则包 {'、'.join(summary.packs)},用时 {summary.seconds:.1f} 秒)")
+                  f"规则包 {'、'.join(summary.packs)},年度 {'、'.join(map(str, summary.years))},"
+                  f"用时 {summary.seconds:.1f} 秒)")
+
+
+def parse_years(text: str | None) -> list[int] | None:
+    """``2023`` → [2023]; ``2021-2023`` → [2021, 2022, 2023]; ``2021,2023`` → [2021, 2023]."""
+    if text is None:
+        return None
+    import re
+
+    out: list[int] = []
+    for part in re.split(r"[,,、]", text):
+        part = part.strip()
+        m = re.fullmatch(r"(\d{4})\s*(?:[-–~至]\s*(\d{4}))?", part)
+        if m is None:
+            raise HuiqiError(f"年度写法应为 2023 或 2021-2023,收到 {text}", field="--years")
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        if not 1900 <= first <= last <= 2100 or last - first > 30:
+            raise HuiqiError(f"年度范围无效:{part}", field="--years")
+        out += range(first, last + 1)
+    return sorted(set(out))
 
 
 def _parse_dates(items: list[str] | None) -> list[date]:

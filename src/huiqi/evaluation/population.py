@@ -21,7 +21,7 @@ from huiqi.engines.sources import first_line
 from huiqi.errors import InputError
 from huiqi.evaluation.methodology import STANDARD_COLUMNS, Methodology
 from huiqi.evaluation.sql import SourceKind
-from huiqi.registry.reader import RegistrySource, RegistryView, open_registry, read_registry_table
+from huiqi.registry.reader import RegistrySource, RegistryView, open_registry
 
 # A file path (Parquet / CSV / Excel / DuckDB), an Arrow table or row dicts.
 Population: TypeAlias = Union[str, Path, "pa.Table", Sequence[Mapping[str, Any]]]
@@ -58,7 +58,21 @@ def open_source(con: Any, population: Population, name: str, tmp: list[Any], yea
     The registry applies Chinese headers and units, checks credit codes and presents
     营业收入 under both its names (the methods call it ``enterprise.revenue``).
     """
-    return open_registry(con, registry_source(population), name, tmp, year=year, synonyms=True)
+    view = open_registry(con, registry_source(population), f"{name}_rows", tmp, year=year, synonyms=True)
+    rows = f"{name}_rows"
+    if "project_id" in view.columns:
+        # A registry with projects repeats the enterprise on each project row: grade it once
+        # (rows without a project stay, so a repeated enterprise row is still reported).
+        part = "id, year" if "year" in view.columns else "id"
+        project_cols = [c for c in view.columns if c == "project_id" or c.startswith("project.")]
+        excluded = ", ".join('"' + c.replace('"', '""') + '"' for c in project_cols)
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE ({excluded}) FROM {rows} "
+                    f"QUALIFY project_id IS NULL OR project_id = min(project_id) OVER (PARTITION BY {part})")
+        view.columns = {c: t for c, t in view.columns.items() if c not in project_cols}
+    else:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {rows}")
+    view.name = name
+    return view
 
 
 def registry_years(population: Population) -> list[int]:
@@ -102,8 +116,21 @@ def kind_of_sql(type_name: str) -> SourceKind:
 
 def to_arrow(population: Population) -> pa.Table:
     """The population as an Arrow table, read through the registry (CSV/Excel cells as text)."""
-    table, _ = read_registry_table(registry_source(population), synonyms=True)
-    return table
+    import duckdb
+
+    tmp: list[Any] = []
+    con = duckdb.connect()
+    try:
+        view = open_source(con, population, "registry", tmp)
+        try:
+            return con.sql("SELECT * FROM registry").to_arrow_table()
+        except duckdb.Error as exc:
+            raise InputError(f"读取企业名录时出错:{first_line(exc)}", file=view.description,
+                             hint="文件可能已损坏,或扩展名与内容不符") from None
+    finally:
+        con.close()
+        for holder in tmp:
+            holder.cleanup()
 
 
 def to_parquet(population: Population, target: Path) -> str:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from huiqi.errors import HuiqiError, InputError
 from huiqi.fsutil import atomic_path
 from huiqi.profile import FieldRegistry, FieldSpec, closest, default_registry, load_yaml
+from huiqi.registry.credit_code import make_credit_code
 
 __all__ = [
     "CHUNK",
@@ -52,7 +53,8 @@ DECIMAL_TYPE = pa.decimal128(20, 6)  # percent and number columns: exact decimal
 _SCALE = 1_000_000  # internal fixed point for decimal columns (6 places)
 _MAX_MONEY = 10**13  # 10万亿元: clip absurd log-normal tails before int64 conversion
 XLSX_MAX_ROWS = 1_000_000
-BASE_COLUMNS = ("id", "name", "province", "city", "county", "district", "project_id")
+BASE_COLUMNS = ("id", "credit_code", "name", "province", "city", "county", "district", "industry", "year",
+                "project_id")
 
 Progress = Callable[[int, int], None]  # (enterprises done, total)
 
@@ -67,7 +69,7 @@ class _Model(BaseModel):
 class Dist(_Model):
     """One field's distribution (see the header of synth.yaml)."""
 
-    kind: Literal["lognormal", "share", "uniform", "normal", "bernoulli", "categorical", "constant"]
+    kind: Literal["lognormal", "share", "uniform", "normal", "bernoulli", "categorical", "constant", "threshold"]
     mu: float | None = None
     sigma: float | None = None
     p_zero: float = Field(0.0, ge=0, le=1)
@@ -86,12 +88,16 @@ class Dist(_Model):
     null_rate: float | None = Field(None, ge=0, le=1)
     when: str | None = None
     otherwise: Any = None
+    at: float | None = None  # threshold: ``of`` ≥ at → above, else below
+    above: Any = None
+    below: Any = None
 
 
 class CityConfig(_Model):
     names: list[str] = Field(default_factory=list)
     packs: list[str]
     id_prefix: str
+    division: str = Field("000000", pattern=r"^\d{6}$", description="行政区划代码(统一社会信用代码第3–8位)")
     province: str
     city: str
     county: str | None = None
@@ -116,6 +122,10 @@ class SynthConfig(_Model):
     schema_version: str = "1.0"
     defaults: Defaults = Field(default_factory=Defaults)
     always: list[str] = Field(default_factory=list)
+    from_evaluation: list[str] = Field(default_factory=list)  # never synthesized: huiqi evaluate decides them
+    grows: list[str] = Field(default_factory=list)  # scaled by each enterprise's growth from year to year
+    growth: Dist | None = None  # yearly growth factor of the ``grows`` fields (per enterprise and year)
+    default_year: int = 2023
     fields: dict[str, Dist]
     cities: dict[str, CityConfig]
     names: NameConfig
@@ -215,7 +225,7 @@ def plan_fields(config: SynthConfig, city: CityConfig, registry: FieldRegistry |
     reg = registry or default_registry()
     if rule_fields is None:
         rule_fields = city_rule_fields(city)
-    wanted = list(dict.fromkeys([*config.always, *rule_fields]))
+    wanted = [f for f in dict.fromkeys([*config.always, *rule_fields]) if f not in config.from_evaluation]
     dists = {**config.fields, **city.fields}
     ordered: list[str] = []
     visiting: set[str] = set()
@@ -259,6 +269,7 @@ def _check_dist(path: str, spec: FieldSpec, d: Dist) -> None:
     need: dict[str, tuple[str, ...]] = {
         "lognormal": ("mu", "sigma"), "share": ("of", "low", "high"), "uniform": ("low", "high"),
         "normal": ("mean", "sd"), "bernoulli": ("p",), "categorical": ("weights",), "constant": ("value",),
+        "threshold": ("of", "at", "above", "below"),
     }
     missing = [k for k in need[d.kind] if getattr(d, k) is None]
     if missing:
@@ -267,7 +278,7 @@ def _check_dist(path: str, spec: FieldSpec, d: Dist) -> None:
         raise InputError(f"字段 {path}({spec.label})是{spec.type}类型,不能用 bernoulli", field=path)
     if spec.type == "boolean" and d.kind not in ("bernoulli", "constant"):
         raise InputError(f"字段 {path}({spec.label})是真假值,应使用 bernoulli", field=path)
-    if spec.type in ("enum", "text") and d.kind not in ("categorical", "constant"):
+    if spec.type in ("enum", "text") and d.kind not in ("categorical", "constant", "threshold"):
         raise InputError(f"字段 {path}({spec.label})是文字/枚举,应使用 categorical", field=path)
     if d.kind == "categorical" and d.weights is not None:
         if spec.type == "enum":
@@ -299,7 +310,7 @@ def city_rule_fields(city: CityConfig) -> list[str]:
 
 
 def population_schema(plans: list[FieldPlan]) -> pa.Schema:
-    cols = [pa.field(c, pa.string()) for c in BASE_COLUMNS]
+    cols = [pa.field(c, pa.int32() if c == "year" else pa.string()) for c in BASE_COLUMNS]
     cols += [pa.field(p.path, _arrow_type(p.storage)) for p in plans]
     return pa.schema(cols)
 
@@ -362,6 +373,11 @@ def _draw(plan: FieldPlan, rng: np.random.Generator, n: int, cols: Mapping[str, 
         else:
             mapped = np.array([float(k) for k in keys], dtype=np.float64)[idx]
             values = _to_storage(mapped, plan)
+    elif d.kind == "threshold":
+        assert d.of is not None and d.at is not None
+        labels = [str(d.above), str(d.below)]
+        values = _threshold_index(cols[d.of], d.at)
+        null |= cols[d.of].null
     elif d.kind == "constant":
         if plan.storage == "bool":
             values = np.full(n, bool(d.value))
@@ -414,6 +430,12 @@ def _draw(plan: FieldPlan, rng: np.random.Generator, n: int, cols: Mapping[str, 
     return _Col(values, null, plan.storage, labels)
 
 
+def _threshold_index(base: _Col, at: float) -> np.ndarray:
+    """0 (above) where the base column reaches ``at``, else 1 (below)."""
+    values = base.values.astype(np.float64) / (_SCALE if base.storage == "dec" else 1)
+    return np.where(values >= at, 0, 1).astype(np.int32)
+
+
 def _to_arrow(col: _Col) -> pa.Array:
     storage = col.storage
     mask = col.null if col.null.any() else None
@@ -435,9 +457,16 @@ def _to_arrow(col: _Col) -> pa.Array:
 
 
 def generate_batches(config: SynthConfig, city_id: str, n: int, seed: int,
-                     plans: list[FieldPlan] | None = None, schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
-    """The population as Arrow record batches, one per chunk of :data:`CHUNK` enterprises."""
+                     plans: list[FieldPlan] | None = None, schema: pa.Schema | None = None,
+                     years: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    """The registry as Arrow record batches: per chunk of :data:`CHUNK` enterprises, one batch per year.
+
+    The latest year is drawn from the distributions; an earlier year divides the
+    ``grows`` fields by the enterprise's growth since then (so tax, value added and
+    revenue stay in proportion) and re-derives the fields that follow them (规上/规下).
+    """
     city = config.cities[city_id]
+    years = sorted(years or [config.default_year])
     plans = plans if plans is not None else plan_fields(config, city)
     schema = schema if schema is not None else population_schema(plans)
     districts = list(city.districts)
@@ -473,8 +502,12 @@ def generate_batches(config: SynthConfig, city_id: str, n: int, seed: int,
                                             "有限公司", "")
         dist_names = pa.array(districts, type=pa.string()).take(pa.array(district_idx))
         take_rows = pa.array(ent_of_row)
+        codes = pa.array([make_credit_code(city.division, int(k)) for k in range(start + 1, start + m + 1)],
+                         type=pa.string())
         cols_arrow: dict[str, pa.Array] = {
             "id": ids.take(take_rows),
+            "credit_code": codes.take(take_rows),
+            "industry": industries.take(pa.array(ii)).take(take_rows),
             "name": names.take(take_rows),
             "province": pa.array([city.province] * rows, type=pa.string()),
             "city": pa.array([city.city] * rows, type=pa.string()),
@@ -500,7 +533,46 @@ def generate_batches(config: SynthConfig, city_id: str, n: int, seed: int,
                 col = _Col(col.values, col.null | ~row_has_project, col.storage, col.labels)
                 row_cols[p.path] = col
             cols_arrow[p.path] = _to_arrow(row_cols[p.path])
-        yield pa.RecordBatch.from_arrays([cols_arrow[f.name] for f in schema], schema=schema)
+        growth = _growth_factors(config, seed, chunk, city_id, m, len(years))
+        for back, year in enumerate(reversed(years)):
+            out = dict(cols_arrow)
+            if back:
+                out.update(_earlier_year(plans, row_cols, growth[back][ent_of_row], set(config.grows)))
+            out["year"] = pa.array(np.full(rows, year, dtype=np.int32))
+            yield pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema)
+
+
+def _growth_factors(config: SynthConfig, seed: int, chunk: int, city_id: str, m: int, n_years: int) -> np.ndarray:
+    """[k][enterprise]: the ``grows`` fields k years before the latest are divided by this (k = 0: 1)."""
+    out = np.ones((n_years, m), dtype=np.float64)
+    d = config.growth
+    if d is None or n_years < 2:
+        return out
+    rng = _rng(seed, chunk, f"{city_id}:__growth__")
+    mean, sd = d.mean or 0.0, d.sd or 0.0
+    for k in range(1, n_years):
+        yearly = np.clip(rng.normal(mean, sd, m), d.min if d.min is not None else -0.9, d.max if d.max is not None else 3.0)
+        out[k] = out[k - 1] * (1.0 + yearly)
+    return out
+
+
+def _earlier_year(plans: list[FieldPlan], cols: Mapping[str, _Col], factor: np.ndarray,
+                  grows: set[str]) -> dict[str, pa.Array]:
+    """The columns that change in an earlier year: the growing fields, and thresholds over them."""
+    changed: dict[str, _Col] = {}
+    for p in plans:
+        if p.scope != "enterprise":
+            continue
+        col = cols[p.path]
+        if p.path in grows and p.storage in ("int", "dec"):
+            scaled = col.values.astype(np.float64) / factor
+            values = (_round_money(scaled, p.dist.round_to if p.storage == "int" else 1) if p.storage == "int"
+                      else np.rint(scaled).astype(np.int64))
+            changed[p.path] = _Col(values, col.null, col.storage, col.labels)
+        elif p.dist.kind == "threshold" and p.dist.of in changed:
+            assert p.dist.at is not None
+            changed[p.path] = _Col(_threshold_index(changed[p.dist.of], p.dist.at), col.null, col.storage, col.labels)
+    return {k: _to_arrow(v) for k, v in changed.items()}
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -517,11 +589,15 @@ class SynthSummary:
     seconds: float
     seed: int
     packs: tuple[str, ...]
+    years: tuple[int, ...] = ()
 
 
 def synthesize(city: str, n: int, seed: int, out: str | Path, *, config: str | Path | SynthConfig | None = None,
-               progress: Progress | None = None) -> SynthSummary:
-    """Write a population of ``n`` enterprises for ``city`` to ``out`` (.parquet / .csv / .xlsx)."""
+               progress: Progress | None = None, years: list[int] | None = None) -> SynthSummary:
+    """Write a registry of ``n`` enterprises for ``city`` to ``out`` (.parquet / .csv / .xlsx).
+
+    ``years``: one row set per year (default: the config's ``default_year``).
+    """
     if n < 1:
         raise HuiqiError(f"企业数 n 必须至少为 1,收到 {n}", field="--n")
     if seed < 0:
@@ -534,6 +610,10 @@ def synthesize(city: str, n: int, seed: int, out: str | Path, *, config: str | P
     if suffix == ".xlsx" and n > XLSX_MAX_ROWS // 2:
         raise HuiqiError(f"Excel 最多约 {XLSX_MAX_ROWS:,} 行,{n:,} 家企业请输出 .parquet", field="--out")
     cfg = config if isinstance(config, SynthConfig) else load_synth_config(config)
+    years = sorted(set(years or [cfg.default_year]))
+    if suffix == ".xlsx" and n * len(years) > XLSX_MAX_ROWS // 2:
+        raise HuiqiError(f"Excel 最多约 {XLSX_MAX_ROWS:,} 行,{n:,} 家企业 × {len(years)} 个年度请输出 .parquet",
+                         field="--out")
     cities = resolve_cities(cfg, city)
     # A mixed population has the union of the cities' columns (each city generates all of them).
     union: list[str] = list(dict.fromkeys(f for _, c in cities for f in city_rule_fields(c)))
@@ -553,10 +633,11 @@ def synthesize(city: str, n: int, seed: int, out: str | Path, *, config: str | P
             for (cid, _cfg), share in zip(cities, shares, strict=True):
                 if share == 0:
                     continue
-                for batch in generate_batches(cfg, cid, share, seed, plans_by_city[cid], schema):
+                for batch in generate_batches(cfg, cid, share, seed, plans_by_city[cid], schema, years):
                     rows += batch.num_rows
                     projects += batch.num_rows - batch.column("project_id").null_count
-                    done += len(pc.unique(batch.column("id")))
+                    if batch.column("year")[0].as_py() == years[-1]:
+                        done += len(pc.unique(batch.column("id")))
                     if suffix == ".xlsx" and rows > XLSX_MAX_ROWS:
                         raise HuiqiError(f"生成的行数超过 Excel 的上限({XLSX_MAX_ROWS:,} 行),请输出 .parquet",
                                          field="--out")
@@ -568,7 +649,7 @@ def synthesize(city: str, n: int, seed: int, out: str | Path, *, config: str | P
     city_id = "+".join(cid for cid, _ in cities)
     packs = tuple(p for _, c in cities for p in c.packs)
     return SynthSummary(city_id, target, n, rows, projects, len(schema), time.perf_counter() - started, seed,
-                        packs)
+                        packs, tuple(years))
 
 
 class _Writer(Protocol):

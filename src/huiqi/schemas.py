@@ -21,8 +21,19 @@ def _registry() -> dict[str, tuple[Callable[[], type[BaseModel]], Callable[[], s
 
         return DOCUMENT_SCHEMA_VERSION
 
+    def registry() -> type[BaseModel]:
+        from huiqi.registry.schema import registry_model
+
+        return registry_model()
+
+    def registry_version() -> str:
+        from huiqi.registry.schema import catalogue
+
+        return catalogue().version
+
     entries: dict[str, tuple[Callable[[], type[BaseModel]], Callable[[], str]]] = {
         "document": (document, document_version),
+        "registry": (registry, registry_version),
     }
     try:
         from huiqi.rules.schema_registry import extra_schemas

@@ -243,7 +243,7 @@ def search(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="document | rules | profile | result | methodology")],
+    name: Annotated[str, typer.Argument(help="document | rules | profile | result | methodology | registry")],
     out: Annotated[Path | None, typer.Option("--out", help="写入文件而不是打印")] = None,
 ) -> None:
     """导出 JSON Schema(带版本号)。"""

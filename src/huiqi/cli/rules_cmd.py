@@ -47,7 +47,7 @@ def calc(
     param: Annotated[list[str] | None, typer.Option("--param", help="覆盖参数,如 lpr_1y=3.45%")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="输出文件(json/xlsx)")] = None,
-    cohort: Annotated[Path | None, typer.Option("--cohort", help="申报企业名单 CSV/Excel,用于排名与名额类规则")] = None,
+    cohort: Annotated[Path | None, typer.Option("--cohort", help="申报企业名单或企业名录(CSV/Excel,docs/registry.md),用于排名与名额类规则")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="额外或替代的规则包文件/目录")] = None,
     explain: Annotated[str | None, typer.Option("--explain", help="详细解释某条规则的计算过程(规则 id)")] = None,
     evaluations: Annotated[Path, typer.Option("--evaluations", help="亩均评价结果目录:画像未写类别时取最近一次评价")] = Path(
@@ -55,7 +55,8 @@ def calc(
     ),
 ) -> None:
     """计算一个企业能享受哪些政策、金额多少、为什么,以及还缺哪些信息。"""
-    from huiqi.profile import load_cohort, load_profile
+    from huiqi.profile import load_profile
+    from huiqi.registry import load_applicants
     from huiqi.rules.calculator import calculate
     from huiqi.rules.packs import load_packs
     from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
@@ -63,7 +64,7 @@ def calc(
     console = _console()
     rulebase = load_packs(list(rules) if rules else None)
     prof = load_profile(profile, rulebase.fields)
-    applicants = load_cohort(cohort, rulebase.fields) if cohort else None
+    applicants = load_applicants(cohort, rulebase.fields) if cohort else None
     when = _parse_date(on)
     from huiqi.evaluation.link import fill_class_from_evaluation
 

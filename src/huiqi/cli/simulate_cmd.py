@@ -142,7 +142,7 @@ def simulate(
         result = run_simulation(population, rulebase=rulebase, dates=dates, engine=engine, master=master,
                                 policies=policy or None, budget=budget_yuan, allocation=allocation,
                                 rank_by=rank_by, reform=applied, progress=report, year=data_year,
-                                evaluation=evaluation, evaluations=evaluations)
+                                evaluation=evaluation, evaluation_store=evaluations)
     with result:
         for note in result.notes:
             err.print(note)

@@ -15,7 +15,7 @@ See docs/registry.md for the columns, units, the credit-code key and years.
 
 from __future__ import annotations
 
-from huiqi.registry.api import RegistryData, RegistryRecord, read_registry
+from huiqi.registry.api import RegistryData, RegistryRecord, load_applicants, read_registry
 from huiqi.registry.credit_code import credit_code_problem, make_credit_code
 from huiqi.registry.reader import ClassSource, RegistryView, open_registry, read_registry_table
 from huiqi.registry.schema import REGISTRY_SCHEMA_VERSION, catalogue, registry_json_schema
@@ -28,6 +28,7 @@ __all__ = [
     "RegistryView",
     "catalogue",
     "credit_code_problem",
+    "load_applicants",
     "make_credit_code",
     "open_registry",
     "read_registry",

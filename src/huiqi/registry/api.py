@@ -19,7 +19,7 @@ import pyarrow as pa
 from huiqi.profile import FieldRegistry, Profile, Project, RegionInfo, default_registry
 from huiqi.registry.reader import ClassSource, RegistrySource, RegistryView, YearChoice
 
-__all__ = ["RegistryData", "RegistryRecord", "read_registry"]
+__all__ = ["RegistryData", "RegistryRecord", "load_applicants", "read_registry"]
 
 REGION = ("province", "city", "county", "district")
 
@@ -112,3 +112,15 @@ def is_registry(path: str | Path, fields: FieldRegistry | None = None) -> bool:
             return False
         raise
     return True
+
+
+def load_applicants(path: str | Path, fields: FieldRegistry | None = None, *,
+                    year: YearChoice = "latest") -> list[Profile]:
+    """``calc --cohort``: a registry (key column 统一社会信用代码 or id) read by the registry
+    reader, one profile per enterprise with its projects; an older applicant list without a
+    key column is read as before (one applicant and one project per row)."""
+    from huiqi.profile import load_cohort
+
+    if is_registry(path, fields):
+        return read_registry(path, year=year, fields=fields).profiles()
+    return load_cohort(path, fields)

@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
 from huiqi.errors import InputError
 from huiqi.profile import FieldRegistry, FieldSpec, closest, default_registry, load_yaml
 
@@ -28,6 +30,7 @@ __all__ = [
     "Header",
     "catalogue",
     "registry_json_schema",
+    "registry_model",
 ]
 
 REGISTRY_SCHEMA_VERSION = "1.0"
@@ -205,42 +208,41 @@ def _columns_data() -> dict[str, Any]:
     return data
 
 
-# -- JSON Schema ------------------------------------------------------------------------------------
-
-_JSON_TYPES: dict[str, dict[str, Any]] = {
-    "text": {"type": "string"},
-    "integer": {"type": "integer"},
-    "money": {"type": "integer", "description_suffix": "整数元"},
-    "number": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
-    "percent": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-}
+# -- pydantic model and JSON Schema --------------------------------------------------------------------
 
 
-def registry_json_schema(fields: FieldRegistry | None = None) -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of one registry row in canonical form (field ids, base units)."""
+def _python_type(c: Column) -> Any:
+    from datetime import date
+
+    if c.type == "enum" and c.spec is not None and c.spec.values:
+        return Literal[tuple(c.spec.values)]  # type: ignore[valid-type]
+    return {"integer": int, "money": int, "number": Decimal, "percent": Decimal, "boolean": bool,
+            "date": date}.get(c.type, str)
+
+
+def registry_model(fields: FieldRegistry | None = None) -> type[BaseModel]:
+    """One registry row in canonical form (field ids as column names, base units: yuan, 亩 …)."""
     cat = catalogue(fields)
-    props: dict[str, Any] = {}
-    for c in cat.columns.values():
-        base = dict(_JSON_TYPES.get(c.type, {"type": "string"}))
-        suffix = base.pop("description_suffix", None)
-        if c.type == "enum" and c.spec is not None:
-            base = {"type": "string", "enum": list(c.spec.values)}
-        desc = c.label + (f"({c.unit})" if c.unit and c.type != "money" else "") + (f",{suffix}" if suffix else "")
+    defs: dict[str, Any] = {}
+    for i, c in enumerate(cat.columns.values()):
+        desc = c.label + (f"(单位 {c.unit})" if c.unit and c.type != "money" else "") + \
+            (",整数元" if c.type == "money" else "")
         if c.spec is not None and c.spec.description:
             desc += ":" + c.spec.description
         if c.aliases:
             desc += ";表头也可写:" + "、".join(c.aliases)
-        props[c.id] = {**base, "description": desc}
-    kind: Literal["object"] = "object"
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://huiqi.example/schemas/registry-{cat.version}.json",
-        "title": "企业名录(一行 = 一家企业的一个年度,或其一个项目)",
-        "version": cat.version,
-        "type": kind,
-        "properties": props,
-        "anyOf": [{"required": ["id"]}, {"required": ["credit_code"]}],
-        "x-synonyms": cat.synonyms,
-    }
+        defs[f"c{i}"] = (_python_type(c) | None, Field(None, alias=c.id, description=desc))
+    model = create_model("RegistryRow", __config__=ConfigDict(extra="forbid", populate_by_name=False), **defs)
+    model.__doc__ = ("企业名录的一行:一家企业的一个年度(或其一个项目)。列名可写字段 id、中文名称或别名,"
+                     "括号中的单位会被换算(税收(万元));统一社会信用代码或 id 为企业标识。")
+    return model
+
+
+def registry_json_schema(fields: FieldRegistry | None = None) -> dict[str, Any]:
+    """JSON Schema of one registry row, stamped with the registry schema version."""
+    schema = registry_model(fields).model_json_schema(by_alias=True)
+    version = catalogue(fields).version
+    schema["$id"] = f"https://huiqi.example/schemas/registry/{version}.json"
+    schema["x-schema-version"] = version
+    schema["x-synonyms"] = catalogue(fields).synonyms
+    return schema

@@ -558,14 +558,14 @@ def simulate(
     memory_limit: str | None = None,
     year: int | None = None,
     evaluation: str | Path | None = None,
-    evaluations: str | Path | None = None,
+    evaluation_store: str | Path | None = None,
 ) -> SimulationResult:
     """Run the population through the rules (and a reform), aggregate, allocate funds.
 
     The population is an enterprise registry (docs/registry.md): with a 年度 column, the
     rows of ``year`` (default: the latest) are read. Enterprises whose 亩均评价类别 is not
     in the registry take it from ``evaluation`` (a result file) or else from the latest
-    evaluation of the year before each date in the ``evaluations`` store (the CLI passes
+    evaluation of the year before each date in the ``evaluation_store`` (the CLI passes
     var/evaluations; None: no store), exactly as ``calc`` does for one enterprise;
     ``notes`` says which.
 
@@ -601,8 +601,8 @@ def simulate(
         notes = [_year_note(view, year)] if view.years else []
         sources: dict[date, PopulationSource] = {}
         for on in dates:
-            found, note = (None, "") if evaluations is None and evaluation is None else \
-                evaluation_for(on, evaluations or DEFAULT_EVALUATIONS, evaluation)
+            found, note = (None, "") if evaluation_store is None and evaluation is None else \
+                evaluation_for(on, evaluation_store or DEFAULT_EVALUATIONS, evaluation)
             sources[on] = replace(src, classes=found)
             if note and note not in notes:
                 notes.append(note)

@@ -29,6 +29,11 @@ run: $(STAMP)
 	$(BIN)/huiqi units --db $(DB) --limit 15
 	$(BIN)/huiqi rules check --db $(DB)
 	$(BIN)/huiqi calc examples/linhai-machinery.yaml --date 2022-09-01 --out var/linhai-machinery.xlsx
+	@# One enterprise registry (企业名录) for evaluation and simulation: synth it, grade it, then simulate with
+	@# the classes just graded (临海 A/B-class rules are decided); the store is var/evaluations.
+	$(BIN)/huiqi synth --city 临海 --n 20000 --seed 7 --years 2021-2022 --out var/linhai-registry.parquet
+	$(BIN)/huiqi evaluate var/linhai-registry.parquet --method linhai-2022 --out var/linhai-muju-2022.xlsx
+	$(BIN)/huiqi simulate var/linhai-registry.parquet --date 2023-06-01 --out var/linhai-simulation.xlsx
 	$(BIN)/huiqi synth --city 十堰 --n 20000 --seed 7 --out var/shiyan-20k.parquet
 	$(BIN)/huiqi simulate var/shiyan-20k.parquet --date 2019-06-01 --out var/shiyan-simulation.xlsx
 

@@ -115,12 +115,11 @@ def simulate(
     evaluations: Annotated[Path, typer.Option("--evaluations", help="亩均评价结果库目录")] = Path("var/evaluations"),
 ) -> None:
     """政策成本测算:整个企业人口能享受哪些措施、多少钱(按措施、部门、地区、年度),资金是否够用,改革谁受益谁受损。"""
+    from huiqi.cli.evaluate_cmd import parse_year
     from huiqi.rules.packs import load_packs
     from huiqi.simulation.reform import Reform, apply_reform, load_reform, parse_set
     from huiqi.simulation.report import render, write_outputs
     from huiqi.simulation.simulate import simulate as run_simulation
-
-    from huiqi.cli.evaluate_cmd import parse_year
 
     console, err = _consoles()
     dates = _parse_dates(on)

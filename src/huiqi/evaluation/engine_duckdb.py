@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 

@@ -29,7 +29,15 @@ from typing import Any, Literal, TypeAlias
 import duckdb
 import pyarrow as pa
 
-from huiqi.engines.sources import SourceSpec, attach, first_line, parse_source, read_error, sql_ident, sql_text
+from huiqi.engines.sources import (
+    SourceSpec,
+    attach,
+    first_line,
+    parse_source,
+    read_error,
+    sql_ident,
+    sql_text,
+)
 from huiqi.errors import InputError
 from huiqi.profile import FieldRegistry
 from huiqi.registry.credit_code import check_sql

@@ -41,9 +41,9 @@ lh_s AS (
                 WHEN here IS NULL OR c3 IS NULL OR a3 IS NULL THEN 'undecided' ELSE 'granted' END AS s3
     FROM lh
 ),
-lh_w AS (   -- 同一项目就高: the highest granted amount wins, ties to the earlier rule
-    SELECT *, CASE WHEN s1 = 'granted' AND (s2 <> 'granted' OR a1 >= a2) AND (s3 <> 'granted' OR a1 >= a3) THEN 1
-                   WHEN s2 = 'granted' AND (s3 <> 'granted' OR a2 >= a3) THEN 2
+lh_w AS (   -- 同一项目就高 after caps (the 5% rule compared at most at its 200万元 ceiling), ties to the earlier rule
+    SELECT *, CASE WHEN s1 = 'granted' AND (s2 <> 'granted' OR a1 >= least(a2, 2000000)) AND (s3 <> 'granted' OR a1 >= a3) THEN 1
+                   WHEN s2 = 'granted' AND (s3 <> 'granted' OR least(a2, 2000000) >= a3) THEN 2
                    WHEN s3 = 'granted' THEN 3 END AS winner
     FROM lh_s
 ),

@@ -27,7 +27,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from huiqi.errors import HuiqiError, RuleError
-from huiqi.rules.expr import Expr, compile_expr, format_value, infer_units
+from huiqi.rules.explain import Statement, state_condition
+from huiqi.rules.expr import Expr, compile_expr, format_value, infer_units, render_node
 from huiqi.rules.expr_ast import Bool, Call, Cmp, Field, In, Node, Not, Num, Str, Tier, Unit
 from huiqi.rules.model import Cap, Lead, Rule, RulePack, Stacking
 from huiqi.rules.result import (
@@ -39,7 +40,7 @@ from huiqi.rules.result import (
     Status,
 )
 
-__all__ = ["calculate", "parse_param_value", "plan_for"]
+__all__ = ["calculate", "condition_statement", "parse_param_value", "plan_for"]
 
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
@@ -566,13 +567,8 @@ def _static_max(pr: PRule) -> Decimal | None:
 
 def _explain_fast(expr: Expr, env: Mapping[str, object], labels: Mapping[str, str],
                   units: Mapping[str, Unit]) -> str:
-    # expr.explain would re-infer units on every call; the plan already holds them, so
-    # the renderer is used directly (falls back to the public API if it ever moves).
-    try:
-        from huiqi.rules.expr import _Explainer
-    except ImportError:  # pragma: no cover
-        return expr.explain(env, labels=labels, units=units)
-    return _Explainer(env, labels, dict(units)).sub(expr.ast, 0)
+    # expr.explain would re-infer units on every call; the plan already holds them.
+    return render_node(expr.ast, env, labels, units)
 
 
 @lru_cache(maxsize=8192, typed=True)
@@ -773,63 +769,66 @@ def _jurisdiction(pr: PRule, region: Mapping[str, Any]) -> tuple[Status | None, 
 
 
 def _cond_outcome(pc: PCond, env: Mapping[str, object], value: object, plan: Plan) -> dict[str, Any]:
+    """One condition line: what the rule requires, and only true statements about the values.
+
+    The text comes from :func:`huiqi.rules.explain.state_condition` (see its docstring
+    for why it is always true); ``actual``/``required`` are the structured columns of
+    the simple shapes (one threshold, one membership, one flag).
+    """
     # Plain dicts: the whole report is validated once at the end (one pydantic-core
     # call instead of hundreds of model constructions per calculation).
     status = "true" if value is True else "false" if value is False else "unknown"
     mark = {"true": "✓", "false": "✗", "unknown": "?"}[status]
+    suffix = " — 无法判定" if status == "unknown" else ""
+    stmt = condition_statement(pc, env, value)
+    single = stmt.single
+    actual: str | None = None
+    required: str | None = None
+    label = pc.label
     th = pc.threshold
+    shape = pc.member_of
     if th is not None:
         info = plan.fields.get(th.field)
-        label = info.label if info else th.field
-        unit = pc.pexpr.units.get(th.field)
+        name = info.label if info else th.field
         actual_raw = _lookup(env, th.field)
+        unit = pc.pexpr.units.get(th.field)
         actual = None if actual_raw is None else _fmt(_norm_value(actual_raw, info), unit)
-        incl = _INCLUSIVE[th.op]
-        threshold_text = _fmt(th.value, unit)
-        required = f"{_SYM[th.op]} {threshold_text}{incl}"
-        if status == "true":
-            text = f"{mark} {label} {actual} {_SYM[th.op]} {threshold_text}{incl}"
-        elif status == "false":
-            text = f"{mark} {label} {actual} {_SYM[_NEGATE[th.op]]} 要求 {threshold_text}{incl}"
-        else:
-            text = f"{mark} {label} 未提供,要求 {required} — 无法判定"
-        return dict(label=pc.label or f"{label} {required}", expr=pc.pexpr.text, status=status,
-                                actual=actual, required=required, text=text)
-    shape = pc.member_of
-    if shape is not None:
+        required = f"{_SYM[th.op]} {_fmt(th.value, unit)}{_INCLUSIVE[th.op]}"
+        label = label or f"{name} {required}"
+    elif shape is not None:
         info = plan.fields.get(shape.field)
-        label = info.label if info else shape.field
+        name = info.label if info else shape.field
         actual_raw = _lookup(env, shape.field)
         actual = None if actual_raw is None else _fmt(_norm_value(actual_raw, info), pc.pexpr.units.get(shape.field))
         if shape.kind == "flag":
-            want = "否" if shape.negated else "是"
-            required = f"为{want}"
-            name = pc.label or (label if not shape.negated else f"非{label}")
-            if status == "true":
-                text = f"{mark} {name}"
-            elif status == "false":
-                text = f"{mark} {name}(实际:{label} {actual})"
-            else:
-                text = f"{mark} {name}:{label} 未提供 — 无法判定"
-            return dict(label=name, expr=pc.pexpr.text, status=status, actual=actual,
-                                    required=required, text=text)
-        if shape.kind == "eq":
+            required = f"为{'否' if shape.negated else '是'}"
+            label = label or (name if not shape.negated else f"非{name}")
+        elif shape.kind == "eq":
             required = f"{'不为' if shape.negated else '为'} {shape.items[0]}"
         else:
             required = f"{'不属于' if shape.negated else '属于'} {'、'.join(shape.items)}"
+        label = label or f"{name}{required}"
+    if single is not None and single.kind == "flag" and pc.label:
+        # The author's label states the requirement; say whether it holds and why not.
         if status == "true":
-            text = f"{mark} {label} {actual} {required.replace('为 ', '= ', 1) if shape.kind == 'eq' else required}"
+            text = f"{mark} {pc.label}"
         elif status == "false":
-            text = f"{mark} {label} {actual},要求{required}"
+            text = f"{mark} {pc.label}(实际:{single.bare})"
         else:
-            text = f"{mark} {label} 未提供,要求{required} — 无法判定"
-        return dict(label=pc.label or f"{label}{required}", expr=pc.pexpr.text, status=status,
-                                actual=actual, required=required, text=text)
-    body = pc.pexpr.explain(env)
-    suffix = " — 无法判定" if status == "unknown" else ""
-    prefix = f"{pc.label}:" if pc.label else ""
-    return dict(label=pc.label or body, expr=pc.pexpr.text, status=status,
-                            actual=None, required=None, text=f"{mark} {prefix}{body}{suffix}")
+            text = f"{mark} {pc.label}:{single.text}{suffix}"
+    elif single is not None and (th is not None or shape is not None):
+        text = f"{mark} {single.text}{suffix}"
+    else:
+        prefix = f"{pc.label}:" if pc.label else ""
+        text = f"{mark} {prefix}{stmt.text}{suffix}"
+    return dict(label=label or stmt.text, expr=pc.pexpr.text, status=status,
+                actual=actual, required=required, text=text)
+
+
+def condition_statement(pc: PCond, env: Mapping[str, object], value: object) -> Statement:
+    """The condition ``pc`` stated for ``env`` (``value``: its evaluated truth)."""
+    met = value if isinstance(value, bool) else None
+    return state_condition(pc.pexpr.expr.ast, env, pc.pexpr.labels, pc.pexpr.units, met)
 
 
 def _lookup(env: Mapping[str, object], name: str) -> object:

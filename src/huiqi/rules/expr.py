@@ -109,7 +109,9 @@ __all__ = [
     "compile_expr",
     "explain",
     "format_value",
+    "render_node",
     "to_sql",
+    "unit_of",
 ]
 
 
@@ -440,6 +442,17 @@ class _Explainer:
     def sub(self, node: Node, min_prec: int) -> str:
         text, prec = self.render(node)
         return f"({text})" if prec < min_prec else text
+
+
+def unit_of(node: Node, units: Mapping[str, Unit]) -> Unit | None:
+    """The unit of a (sub-)expression's value given the units of its fields."""
+    return _Units(units).unit_of(node)
+
+
+def render_node(node: Node, env: Mapping[str, object], labels: Mapping[str, str],
+                units: Mapping[str, Unit]) -> str:
+    """One (sub-)expression with each field shown as "label value"; units as given, not inferred."""
+    return _Explainer(env, labels, dict(units)).sub(node, 0)
 
 
 def explain(

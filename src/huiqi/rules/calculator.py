@@ -913,6 +913,8 @@ def _evaluate_core(pr: PRule, env: Mapping[str, object], plan: Plan, *, explain:
             if raw > cap_value:
                 if explain:
                     core.caps.append(f"按公式 {fmt_money(raw)},受{label}上限限制,按 {fmt_money(cap_value)} 计")
+                    # The cap belongs in the formula chain, which ends in the granted amount.
+                    core.formula = _chain(core.formula, f"受{label}限制", cap_value)
                 raw = cap_value
             elif explain:
                 core.caps.append(f"未超过{label}上限({fmt_money(cap_value)})")
@@ -931,7 +933,15 @@ def _evaluate_core(pr: PRule, env: Mapping[str, object], plan: Plan, *, explain:
     if explain and Decimal(core.amount) != raw:
         word = "向下取整" if mode == "floor" else "四舍五入"
         core.caps.append(f"{fmt_money(raw)} {word}到元为 {fmt_money(core.amount)}")
+        core.formula = _chain(core.formula, f"{word}到元", Decimal(core.amount))
     return core
+
+
+def _chain(formula: str | None, step: str, value: Decimal) -> str | None:
+    """Append one step ("受单个项目最高300万元限制") to the formula chain: "… → step = value"."""
+    if formula is None:
+        return None
+    return f"{formula} → {step} = {fmt_money(value)}"
 
 
 def _amount(pr: PRule, env: Mapping[str, object], core: Core, missing: list[str], explain: bool) -> Decimal | None:
@@ -1084,16 +1094,68 @@ def _near_miss(pr: PRule, env: Mapping[str, Any], core: Core, plan: Plan) -> Nea
     gap_value: int | Decimal = int(gap) if what == "money" and gap == gap.to_integral_value() else gap
     gap_text = _fmt(gap, what)
     met = _evaluate_core(pr, _set_field(env, name, needed), plan, explain=False)
-    amount_if_met = met.amount if met.status == "granted" else None
-    verb = "再增加" if direction == "increase" else "需减少"
-    if amount_if_met is not None:
-        prefix = "最高" if pr.rule.amount is not None and pr.rule.amount.upper_bound else "约"
-        text = f"{verb} {gap_text} {label}即可获得{prefix} {fmt_money(amount_if_met)}"
-    else:
-        text = f"{verb} {gap_text} {label}即可满足该条件"
+    non_monetary = pr.rule.kind == "非资金" and pr.rule.amount is None
+    if met.status != "granted" or (not met.amount and not non_monetary):
+        # A hint promises money: none when the amount would be 0 or cannot be known
+        # (滨州 担保费: 1元 more guarantee pays 0.005元, i.e. nothing).
+        return None
     threshold_value: int | Decimal = int(needed) if what == "money" and needed == needed.to_integral_value() else needed
-    return NearMiss(field=name, label=label, gap=gap_value, gap_text=gap_text, direction=direction,
-                    threshold=threshold_value, amount_if_met=amount_if_met, text=text)
+    hint = NearMiss(field=name, label=label, gap=gap_value, gap_text=gap_text, direction=direction,
+                    threshold=threshold_value, amount_if_met=met.amount)
+    return _with_text(hint, pr)
+
+
+def _with_text(hint: NearMiss, pr: PRule) -> NearMiss:
+    verb = "再增加" if hint.direction == "increase" else "需减少"
+    if hint.amount_if_met is None:  # a non-monetary measure (列入亩均评价A类 …)
+        gain = f":{pr.rule.benefit}" if pr.rule.benefit else "该项支持"
+    else:
+        prefix = "最高" if pr.rule.amount is not None and pr.rule.amount.upper_bound else "约"
+        gain = f"{prefix} {fmt_money(hint.amount_if_met)}"
+    return hint.model_copy(update={"text": f"{verb} {hint.gap_text} {hint.label}即可获得{gain}"})
+
+
+def _settle_near_misses(works: list[Work], view: ProfileView, on: date, plan: Plan) -> None:
+    """Promise only what the grant would pay: history stacking and shared caps apply too.
+
+    ``_near_miss`` already ran the rule (conditions, formula, award caps, rounding) with
+    the threshold met; here awards already received can rule it out (once, once per
+    level, exclusive this year) or use up an enterprise ceiling.
+    """
+    for w in works:
+        hint = w.near_miss
+        if hint is None or w.status != "not_eligible":
+            continue
+        env = _set_field(w.subject.env, hint.field, Decimal(hint.threshold if hint.threshold is not None else 0))
+        if _history_blocks(w.pr, env, view, on, plan):
+            w.near_miss = None
+            continue
+        if hint.amount_if_met is None:
+            continue
+        probe = Work(w.pr, w.subject, "granted", amount=Decimal(hint.amount_if_met))
+        promised = _round(min(Decimal(hint.amount_if_met), _capped_ceiling(probe, view, on, plan)), "half_up")
+        if promised <= 0:
+            w.near_miss = None
+        elif promised != hint.amount_if_met:
+            w.near_miss = _with_text(hint.model_copy(update={"amount_if_met": promised}), w.pr)
+
+
+def _history_blocks(pr: PRule, env: Mapping[str, Any], view: ProfileView, on: date, plan: Plan) -> bool:
+    """Would awards already received rule this grant out (the tests of _apply_history_stacking)?"""
+    for ps in pr.stacks:
+        st = ps.stacking
+        hits = _history_matches(view, plan.stack_groups.get(st.group, set()), st.group)
+        if not hits:
+            continue
+        if st.mode == "once":
+            return True
+        if st.mode == "once_per_level" and ps.level is not None:
+            level, _ = ps.level.evaluate(env)
+            if level is not None and any(str(h.get("level")) == str(level) for h in hits):
+                return True
+        if st.mode == "exclusive" and any(_int(h.get("year")) == on.year for h in hits):
+            return True
+    return False
 
 
 # -- the calculation ----------------------------------------------------------------------
@@ -1210,6 +1272,7 @@ def calculate(
         for subject in subjects:
             works.append(_evaluate(pr, subject, gate, plan, population))
     _apply_history_stacking(works, view, on, plan)
+    _settle_near_misses(works, view, on, plan)
     _apply_group_stacking(works, lambda w: _capped_ceiling(w, view, on, plan))
     _apply_shared_caps(works, view, on, plan)
     results = [_to_result(w, plan) for w in works]
@@ -1484,6 +1547,7 @@ def _apply_shared_caps(works: list[Work], view: ProfileView, on: date, plan: Pla
             if w.amount > remaining:
                 w.caps_applied.append(
                     f"{label}:已分配 {fmt_money(used[group])},本项由 {fmt_money(w.amount)} 调减为 {fmt_money(remaining)}")
+                w.formula = _chain(w.formula, f"受{label}限制(已分配 {fmt_money(used[group])})", remaining)
                 w.amount = remaining
             else:
                 w.caps_applied.append(f"{label}:已分配 {fmt_money(used[group])},本项未受限")

@@ -18,7 +18,7 @@ from rich.console import Console
 from huiqi.profile import FieldRegistry, Profile, load_yaml, profile_from_data
 from huiqi.rules.calculator import calculate
 from huiqi.rules.packs import ParameterSet, RuleBase, load_packs
-from huiqi.rules.result import CalcReport, RuleResult
+from huiqi.rules.result import RESULT_SCHEMA_VERSION, CalcReport, RuleResult
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 ON = date(2022, 9, 1)
@@ -352,12 +352,12 @@ def test_json_round_trip_and_exports(base: RuleBase, registry: FieldRegistry, tm
                 projects=[{"id": "p1", "name": "一期", "equipment_investment": "150万元"}])
     rep = calculate(base, prof, ON)
     data = json.loads(rep.to_json())
-    assert data["schema_version"] == "1.0" and data["date"] == "2022-09-01"
+    assert data["schema_version"] == RESULT_SCHEMA_VERSION == "1.1" and data["date"] == "2022-09-01"
     assert CalcReport.model_validate(data) == rep
     keys = set(data["results"][0])
     assert {"document", "document_title", "doc_number", "clause", "quote", "rule", "title", "department", "kind",
             "subject", "status", "amount", "upper_bound", "explanation", "conditions", "formula", "caps_applied",
-            "stacking", "missing", "near_miss"} <= keys
+            "stacking", "missing", "near_miss", "stages", "class_effect"} <= keys
 
     export_json(rep, tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text("utf-8"))["total_granted"] == rep.total_granted

@@ -721,6 +721,7 @@ class Work:
     levels: dict[str, str | None] = field(default_factory=dict)
     max_possible: Decimal | None = None
     population: bool = False
+    stages: dict[str, Any] | None = None
 
 
 # Administrative suffixes a place name may carry or omit (checked in this order).
@@ -1272,6 +1273,7 @@ def calculate(
         for subject in subjects:
             works.append(_evaluate(pr, subject, gate, plan, population))
     _apply_history_stacking(works, view, on, plan)
+    _apply_staged_payments(works, view)
     _settle_near_misses(works, view, on, plan)
     _apply_group_stacking(works, lambda w: _capped_ceiling(w, view, on, plan))
     _apply_shared_caps(works, view, on, plan)
@@ -1427,6 +1429,34 @@ def _apply_history_stacking(works: list[Work], view: ProfileView, on: date, plan
                                 f"{st.note or '同一项目只能享受一次补助'}")
                     w.stacking.append(w.reason + _quote(st))
                     break
+
+
+def _apply_staged_payments(works: list[Work], view: ProfileView) -> None:
+    """A fixed total paid in stages (分阶段补助300万元): the stages already paid (history
+    entries of the rule) are listed and deducted; the result is what is still to be paid."""
+    for w in works:
+        amount = w.pr.rule.amount
+        if amount is None or amount.paid_in_stages is None or w.status != "granted" or w.amount is None:
+            continue
+        total = int(w.amount)
+        history = sorted((h for h in view.history if str(h.get("rule")) == w.pr.rule.id),
+                         key=lambda h: _int(h.get("year")) or 0)
+        stages = [{"label": f"{h.get('year', '')}年已拨付" if h.get("year") else "已拨付",
+                   "amount": int(_money(h.get("amount"))), "year": _int(h.get("year")), "paid": True}
+                  for h in history]
+        paid = sum(st["amount"] for st in stages)
+        remaining = max(total - paid, 0)
+        if remaining:
+            stages.append({"label": "待拨付(后续阶段)", "amount": remaining, "year": None, "paid": False})
+        w.stages = {"total": total, "paid": paid, "remaining": remaining, "stages": stages,
+                    "note": amount.paid_in_stages.note}
+        if paid:
+            w.formula = _chain(w.formula, "减去已拨付的阶段", Decimal(remaining))
+        if remaining <= 0:
+            w.status, w.amount = "not_eligible", None
+            w.reason = f"分阶段补助合计 {fmt_money(total)} 已全部拨付"
+        else:
+            w.amount = Decimal(remaining)
 
 
 def _quote(st: Stacking) -> str:
@@ -1604,9 +1634,20 @@ def _to_result(w: Work, plan: Plan) -> dict[str, Any]:
         "missing": missing,
         "near_miss": near,
         "benefit": rule.benefit,
+        "stages": w.stages,
+        "class_effect": _class_effect(rule) if w.status == "granted" else None,
     }
     result["explanation"] = _explanation(result)
     return result
+
+
+def _class_effect(rule: Rule) -> dict[str, Any] | None:
+    effect = rule.class_effect
+    if effect is None:
+        return None
+    return {"class_override": effect.class_ if effect.action == "set" else None,
+            "class_floor": effect.class_ if effect.action == "not_below" else None,
+            "quota_exempt": effect.quota == "exempt", "rule": rule.id, "label": rule.benefit or rule.title}
 
 
 def _label(plan: Plan, name: str) -> str:
@@ -1627,6 +1668,11 @@ def _explanation(r: Mapping[str, Any]) -> str:
     lines.extend(f"上限:{c}" for c in r["caps_applied"])
     if r["upper_bound"]:
         lines.append(f"注:原文为“最高/不超过”,{fmt_money(r['amount'])} 为可获金额上限")
+    if r["stages"] is not None:
+        plan = r["stages"]
+        parts = "、".join(f"{st['label']} {fmt_money(st['amount'])}" for st in plan["stages"])
+        lines.append(f"分阶段:合计 {fmt_money(plan['total'])}(确定总额,不是上限):{parts}"
+                     + (f";{plan['note']}" if plan["note"] else ""))
     lines.extend(f"叠加:{s}" for s in r["stacking"])
     if r["near_miss"] is not None:
         lines.append(f"差一点:{r['near_miss'].text}")

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-RULES_SCHEMA_VERSION = "1.0"
+RULES_SCHEMA_VERSION = "1.1"
 
 
 def _number_as_text(value: object) -> object:
@@ -96,18 +96,31 @@ class Lookup(_Model):
     table: dict[Text, Text] = Field(description="取值 → 金额或公式;未列出的值 = 不符合")
 
 
+class PaidInStages(_Model):
+    """A fixed total paid in instalments (分阶段补助300万元): not an upper bound.
+
+    What was paid is read from the profile's ``history`` (entries of this rule); the
+    result lists those stages and the part still to be paid.
+    """
+
+    note: str | None = Field(None, description="各阶段的划分与拨付方式(原文未列明时说明)")
+
+
 class Amount(_Model):
     formula: Text | None = Field(None, description="金额公式,如 project.equipment_investment * 10%")
     tiers: Tiers | None = None
     lookup: Lookup | None = None
     upper_bound: bool = Field(False, description="原文为 最高/不超过:结果只是上限")
     rounding: Literal["half_up", "floor"] = "half_up"
+    paid_in_stages: PaidInStages | None = Field(None, description="固定总额分阶段拨付:扣除已拨付阶段,列出各阶段")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Amount:
         given = [x for x in (self.formula, self.tiers, self.lookup) if x is not None]
         if len(given) != 1:
             raise ValueError("amount 必须且只能有 formula、tiers、lookup 之一")
+        if self.paid_in_stages is not None and self.upper_bound:
+            raise ValueError("分阶段拨付的是确定总额,不能同时标为上限(upper_bound)")
         return self
 
 
@@ -143,6 +156,19 @@ class Quota(_Model):
     by: str = Field(description="名额内的排序表达式(大者优先)")
 
 
+class ClassEffect(_Model):
+    """A consequence for the 亩均 evaluation class (临海 二/八 列入A类 / 不列入D类).
+
+    Same vocabulary as an evaluation methodology's ``class_rules``: ``set`` puts the
+    enterprise in the class, ``not_below`` keeps it at that class or better (不列入D类 =
+    not_below C); ``quota: exempt`` = 不占比例.
+    """
+
+    action: Literal["set", "not_below"]
+    class_: str = Field(alias="class", description="亩均评价类别,如 A、C")
+    quota: Literal["counted", "exempt"] = "counted"
+
+
 class Rule(_Model):
     id: str = Field(pattern=r"^[a-z0-9_.\-]+$")
     title: str
@@ -152,6 +178,7 @@ class Rule(_Model):
     beneficiary: Beneficiary = "enterprise"
     computable: bool = Field(True, description="false = 一事一议/给予一定支持:只作为线索展示")
     benefit: str | None = Field(None, description="非资金支持内容,如 优先保障用地")
+    class_effect: ClassEffect | None = Field(None, description="对亩均评价类别的影响(列入A类、不列入D类)")
     validity: Validity | None = None
     jurisdiction: Jurisdiction | None = None
     conditions: list[Condition] = Field(default_factory=list)

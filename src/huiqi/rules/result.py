@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RESULT_SCHEMA_VERSION = "1.0"
+RESULT_SCHEMA_VERSION = "1.1"
 
 Status = Literal[
     "granted",
@@ -65,6 +65,49 @@ class NearMiss(_Model):
     text: str = ""
 
 
+class Stage(_Model):
+    label: str = Field(description="阶段说明,如 2022年已拨付、待拨付(后续阶段)")
+    amount: int = Field(description="金额(元)")
+    year: int | None = Field(None, description="拨付年度(已拨付阶段)")
+    paid: bool = Field(description="是否已拨付")
+
+
+class StagedPayment(_Model):
+    """A fixed total paid in instalments (分阶段补助300万元)."""
+
+    total: int = Field(description="分阶段补助总额(元)")
+    paid: int = Field(description="已拨付合计(元),取自画像 history")
+    remaining: int = Field(description="尚未拨付(元),即本次结果的金额")
+    stages: list[Stage] = Field(default_factory=list)
+    note: str | None = None
+
+
+class ClassEffect(_Model):
+    """What a granted rule does to the enterprise's 亩均 evaluation class."""
+
+    class_override: str | None = Field(None, description="直接列入的类别,如 A(列入亩均评价A类)")
+    class_floor: str | None = Field(None, description="不低于的类别,如 C(不列入D类)")
+    quota_exempt: bool = Field(False, description="不占该类比例")
+    rule: str = Field(description="规则 id")
+    label: str = Field("", description="中文说明")
+
+
+def apply_class_effects(cls: str | None, effects: list[ClassEffect],
+                        order: tuple[str, ...] = ("A", "B", "C", "D")) -> str | None:
+    """The class after the effects: an override wins (the best one if several), then floors lift.
+
+    ``order`` runs from best to worst. An unknown class stays unknown unless overridden.
+    """
+    overrides = [e.class_override for e in effects if e.class_override in order]
+    if overrides:
+        return min(overrides, key=order.index)
+    floors = [e.class_floor for e in effects if e.class_floor in order]
+    if cls not in order or not floors:
+        return cls
+    best_floor = min(floors, key=order.index)
+    return best_floor if order.index(cls) > order.index(best_floor) else cls
+
+
 class RuleResult(_Model):
     document: str = Field(description="规则包 document.id")
     document_title: str
@@ -89,6 +132,8 @@ class RuleResult(_Model):
     missing: list[MissingField] = Field(default_factory=list)
     near_miss: NearMiss | None = None
     benefit: str | None = Field(None, description="非资金支持内容")
+    stages: StagedPayment | None = Field(None, description="分阶段拨付的固定总额:已拨付与待拨付的阶段")
+    class_effect: ClassEffect | None = Field(None, description="可享受时对亩均评价类别的影响")
 
 
 class Question(_Model):
@@ -135,6 +180,10 @@ class CalcReport(_Model):
 
     def by_status(self, *statuses: str) -> list[RuleResult]:
         return [r for r in self.results if r.status in statuses]
+
+    def class_effects(self) -> list[ClassEffect]:
+        """Effects on the 亩均 class of the rules that are granted (for the evaluation)."""
+        return [r.class_effect for r in self.results if r.status == "granted" and r.class_effect is not None]
 
     def find(self, rule: str, subject: str | None = None) -> RuleResult | None:
         for r in self.results:

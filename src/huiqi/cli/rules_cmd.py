@@ -41,13 +41,15 @@ def _parse_params(items: list[str] | None) -> dict[str, str]:
 
 
 def calc(
-    profile: Annotated[Path, typer.Argument(help="企业画像文件(YAML 或 JSON),见 examples/")],
+    profile: Annotated[Path | None, typer.Argument(help="企业画像文件(YAML 或 JSON),见 examples/;--cohort-report 时可省略")] = None,
     on: Annotated[str | None, typer.Option("--date", help="计算日期 YYYY-MM-DD,默认今天")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", help="只算某些文件:规则包 id、文号或标题片段")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="覆盖参数,如 lpr_1y=3.45%")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="输出文件(json/xlsx)")] = None,
     cohort: Annotated[Path | None, typer.Option("--cohort", help="申报企业名单或企业名录(CSV/Excel,docs/registry.md),用于排名与名额类规则")] = None,
+    cohort_report: Annotated[bool, typer.Option(
+        "--cohort-report", help="列出全部申报企业在排名与名额类规则中的名次、状态与金额(需 --cohort)")] = False,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="额外或替代的规则包文件/目录")] = None,
     explain: Annotated[str | None, typer.Option("--explain", help="详细解释某条规则的计算过程(规则 id)")] = None,
     evaluations: Annotated[Path, typer.Option("--evaluations", help="亩均评价结果目录:画像未写类别时取最近一次评价")] = Path(
@@ -62,6 +64,11 @@ def calc(
     from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
 
     console = _console()
+    if cohort_report:
+        _cohort_report(profile, on, policy, param, fmt, out, cohort, rules)
+        return
+    if profile is None:
+        raise HuiqiError("请给出企业画像文件(只列申报企业排名时用 --cohort 名单 --cohort-report)", field="PROFILE")
     rulebase = load_packs(list(rules) if rules else None)
     prof = load_profile(profile, rulebase.fields)
     applicants = load_applicants(cohort, rulebase.fields) if cohort else None
@@ -97,6 +104,42 @@ def calc(
             render_explanation(console, r)
     if out:
         (export_xlsx if out.suffix.lower() == ".xlsx" else export_json)(report, out)
+        console.print(f"已导出 {out}")
+
+
+def _cohort_report(profile: Path | None, on: str | None, policy: list[str] | None, param: list[str] | None,
+                   fmt: str, out: Path | None, cohort: Path | None, rules: list[Path] | None) -> None:
+    """``calc --cohort-report``: every applicant's place, status and amount in one run."""
+    from huiqi.profile import load_profile
+    from huiqi.registry import load_applicants
+    from huiqi.rules.cohort import cohort_report
+    from huiqi.rules.packs import load_packs
+    from huiqi.surfaces.calc_report import export_cohort_json, export_cohort_xlsx, render_cohort_report
+
+    if cohort is None:
+        raise HuiqiError("--cohort-report 需要申报企业名单:--cohort 名单.csv", field="--cohort")
+    if fmt not in ("table", "json", "xlsx"):
+        raise HuiqiError(f"不支持的输出格式 {fmt},可选 table、json、xlsx", field="--format")
+    console = _console()
+    rulebase = load_packs(list(rules) if rules else None)
+    applicants = list(load_applicants(cohort, rulebase.fields))
+    if profile is not None:
+        # The profile competes as itself; a cohort row with the same name is the same applicant.
+        prof = load_profile(profile, rulebase.fields)
+        applicants = [a for a in applicants if not (prof.name and a.name == prof.name)] + [prof]
+    report = cohort_report(rulebase, applicants, _parse_date(on), policies=policy or None,
+                           params=_parse_params(param))
+    if fmt == "json" and out is None:
+        print(report.to_json())
+        return
+    if fmt == "xlsx" and out is None:
+        out = cohort.with_suffix(".排名.xlsx")
+    if fmt == "table":
+        render_cohort_report(console, report)
+    if out is not None:
+        if out.resolve() == cohort.resolve() or (profile is not None and out.resolve() == profile.resolve()):
+            raise HuiqiError(f"输出文件 {out} 与输入文件相同,不会覆盖输入", field="--out")
+        (export_cohort_xlsx if fmt == "xlsx" or out.suffix.lower() == ".xlsx" else export_cohort_json)(report, out)
         console.print(f"已导出 {out}")
 
 

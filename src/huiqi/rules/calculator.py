@@ -1169,6 +1169,10 @@ class PopulationDecision:
     status: Status
     reason: str
     award: Decimal | None = None  # rank: the positional award
+    position: int | None = None  # 1-based place in its group (ranked applicants only)
+    group: str | None = None
+    group_size: int | None = None
+    key: Decimal | str | None = None  # the value it was ordered by
 
 
 def _selected(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list[PRule]:

@@ -17,7 +17,9 @@ Some measures cannot be decided for one enterprise alone: "排全市前三名的
   not_eligible "名额已满".
 
 ``apply_cohort`` returns one full CalcReport per applicant; ``calculate(...,
-cohort=...)`` uses the same decisions for a single profile.
+cohort=...)`` uses the same decisions for a single profile; ``cohort_report`` is the
+officials' view (``huiqi calc --cohort-report``): for every rank and quota rule, every
+applicant's status, place and amount, decided in one run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
@@ -41,9 +45,13 @@ from huiqi.rules.calculator import (
     plan_for,
     view_profile,
 )
-from huiqi.rules.result import CalcReport
+from huiqi.rules.expr import format_value, unit_of
+from huiqi.rules.result import STATUS_LABELS, CalcReport, Status
 
-__all__ = ["apply_cohort", "population_decisions"]
+__all__ = ["COHORT_SCHEMA_VERSION", "CohortEntry", "CohortReport", "CohortRule", "apply_cohort", "cohort_report",
+           "population_decisions"]
+
+COHORT_SCHEMA_VERSION = "1.0"
 
 Decisions = dict[tuple[str, str], PopulationDecision]
 
@@ -140,17 +148,18 @@ def _decide(pr: PRule, entries: list[_Entry], out: dict[int, Decisions]) -> None
         for pos, e in enumerate(members):
             tie = _tie_note(members, pos, places)
             where = f"在{group}的{n}家符合条件的申报企业中排第{pos + 1}名{tie}"
+            place = {"position": pos + 1, "group": group, "group_size": n, "key": e.key}
             if pr.rank_by is not None:
                 if pos < places:
                     award = pr.rank_awards[pos]
-                    decision = PopulationDecision("granted", where, award)
+                    decision = PopulationDecision("granted", where, award, **place)
                 else:
-                    decision = PopulationDecision("not_eligible", f"未进入前{places}名:{where}")
+                    decision = PopulationDecision("not_eligible", f"未进入前{places}名:{where}", **place)
             else:
                 if pos < places:
-                    decision = PopulationDecision("granted", f"名额内(每组限{places}家):{where}")
+                    decision = PopulationDecision("granted", f"名额内(每组限{places}家):{where}", **place)
                 else:
-                    decision = PopulationDecision("not_eligible", f"名额已满(每组限{places}家):{where}")
+                    decision = PopulationDecision("not_eligible", f"名额已满(每组限{places}家):{where}", **place)
             out[e.owner][(pr.rule.id, e.subject)] = decision
 
 
@@ -178,3 +187,96 @@ def apply_cohort(
     decisions = population_decisions(rulebase, profiles, on, policies=policies, params=params)
     return [calculate(rulebase, p, on, policies, params, population=decisions[id(p)]) for p in profiles]
 
+
+
+# -- the officials' view: every applicant of every rank/quota rule --------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CohortEntry(_Model):
+    applicant: str = Field(description="申报企业名称")
+    subject: str = Field(description="enterprise 或项目 id")
+    subject_name: str | None = None
+    status: Status
+    status_label: str = Field(description="状态的中文,如 可享受、不符合")
+    group: str | None = Field(None, description="排名/名额分组,如 临海市;未参与排序为 null")
+    rank: int | None = Field(None, description="组内名次(1 起);未参与排序为 null")
+    group_size: int | None = Field(None, description="组内参与排序的申报企业数")
+    ordered_by: str | None = Field(None, description="排序依据的值(已格式化)")
+    amount: int | None = Field(None, description="可获金额(元);不可享受为 null")
+    upper_bound: bool = False
+    reason: str = ""
+
+
+class CohortRule(_Model):
+    rule: str
+    title: str
+    document: str
+    doc_number: str | None = None
+    clause: str
+    kind: str = Field(description="rank(按名次奖励)或 quota(名额)")
+    places: int = Field(description="名次奖励个数或每组名额")
+    ordered_by: str = Field(description="排序依据表达式")
+    entries: list[CohortEntry] = Field(default_factory=list)
+
+
+class CohortReport(_Model):
+    schema_version: str = COHORT_SCHEMA_VERSION
+    date: date
+    applicants: int = Field(description="申报企业数")
+    rules: list[CohortRule] = Field(default_factory=list)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+
+def cohort_report(
+    rulebase: Any,
+    profiles: Sequence[Any],
+    on: date,
+    *,
+    policies: list[str] | None = None,
+    params: dict[str, str] | None = None,
+) -> CohortReport:
+    """Every applicant's status, place and amount for each rank and quota rule.
+
+    The decisions are made once over the whole cohort; each applicant's status and
+    amount come from its full calculation (caps and stacking included), so the table
+    says exactly what ``calc --cohort`` would say for that applicant.
+    """
+    plan = plan_for(rulebase)
+    rules = [pr for pr in _selected(plan, rulebase, policies) if pr.rank_by is not None or pr.quota_by is not None]
+    decisions = population_decisions(rulebase, profiles, on, policies=policies, params=params)
+    reports = [calculate(rulebase, p, on, policies, params, population=decisions[id(p)]) for p in profiles]
+    out = CohortReport(date=on, applicants=len(profiles))
+    for pr in rules:
+        by = pr.rank_by or pr.quota_by
+        assert by is not None
+        unit = unit_of(by.expr.ast, by.units)
+        entries: list[CohortEntry] = []
+        for p, report in zip(profiles, reports, strict=True):
+            for r in report.results:
+                if r.rule != pr.rule.id:
+                    continue
+                d = decisions[id(p)].get((pr.rule.id, r.subject))
+                ranked = d is not None and d.position is not None
+                entries.append(CohortEntry(
+                    applicant=report.profile, subject=r.subject, subject_name=r.subject_name, status=r.status,
+                    status_label=STATUS_LABELS[r.status],
+                    group=d.group if ranked else None, rank=d.position if ranked else None,
+                    group_size=d.group_size if ranked else None,
+                    ordered_by=format_value(d.key, unit) if ranked and d.key is not None else None,
+                    amount=r.amount if r.status == "granted" else None,
+                    upper_bound=r.upper_bound if r.status == "granted" else False, reason=r.reason))
+        # Ranked applicants by group and place, then the others (undecided first: they may still enter).
+        order = {"granted": 0, "stacked_out": 1, "undecided": 2, "not_eligible": 3}
+        entries.sort(key=lambda e: (e.rank is None, e.group or "", e.rank or 0, order.get(e.status, 4), e.applicant))
+        places = len(pr.rank_awards) if pr.rank_by is not None else (pr.rule.quota.limit if pr.rule.quota else 0)
+        out.rules.append(CohortRule(
+            rule=pr.rule.id, title=pr.rule.title, document=pr.pack.document.id, doc_number=pr.pack.document.doc_number,
+            clause=pr.rule.citation.clause, kind="rank" if pr.rank_by is not None else "quota", places=places,
+            ordered_by=by.text, entries=entries))
+    return out

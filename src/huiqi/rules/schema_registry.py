@@ -53,6 +53,18 @@ def _result_version() -> str:
     return str(getattr(result, "RESULT_SCHEMA_VERSION", "1.0"))
 
 
+def _cohort_model() -> type[BaseModel]:
+    from huiqi.rules.cohort import CohortReport
+
+    return CohortReport
+
+
+def _cohort_version() -> str:
+    from huiqi.rules.cohort import COHORT_SCHEMA_VERSION
+
+    return COHORT_SCHEMA_VERSION
+
+
 def extra_schemas() -> dict[str, SchemaEntry]:
     entries: dict[str, SchemaEntry] = {
         "rules": (_rules_model, _rules_version),
@@ -60,4 +72,5 @@ def extra_schemas() -> dict[str, SchemaEntry]:
     }
     if find_spec("huiqi.rules.result") is not None:
         entries["result"] = (_result_model, _result_version)
+        entries["cohort"] = (_cohort_model, _cohort_version)
     return entries

@@ -16,10 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from huiqi.fsutil import atomic_path, write_text_atomic
+from huiqi.rules.cohort import CohortReport
 from huiqi.rules.result import STATUS_LABELS, CalcReport, RuleResult
 from huiqi.surfaces.show import format_yuan
 
-__all__ = ["export_json", "export_xlsx", "render_cohort", "render_explanation", "render_report"]
+__all__ = ["export_cohort_json", "export_cohort_xlsx", "export_json", "export_xlsx", "render_cohort",
+           "render_cohort_report", "render_explanation", "render_report"]
 
 
 def _subject(r: RuleResult) -> str:
@@ -210,3 +212,68 @@ def render_cohort(console: Console, reports: list[CalcReport]) -> None:
         table.add_row(rep.profile, str(len(rep.by_status("granted"))), format_yuan(rep.total_granted),
                       format_yuan(rep.total_upper_bound) if rep.total_upper_bound else "", notes)
     console.print(table)
+
+
+def _cohort_amount(amount: int | None, upper: bool) -> str:
+    if amount is None:
+        return ""
+    return ("最高 " if upper else "") + format_yuan(amount)
+
+
+def render_cohort_report(console: Console, report: CohortReport) -> None:
+    """One table per rank/quota rule: every applicant's place, status and amount."""
+    console.print(Panel(Text(f"申报企业 {report.applicants} 家 · 排名与名额类规则 {len(report.rules)} 条", style="bold"),
+                        title=f"申报企业排名与名额 · 计算日期 {report.date.isoformat()}", expand=False))
+    if not report.rules:
+        console.print("所选规则包中没有排名或名额类规则。")
+        return
+    for rule in report.rules:
+        what = f"前{rule.places}名分别奖励" if rule.kind == "rank" else f"每组限{rule.places}家"
+        table = Table(title=f"{rule.title}({rule.doc_number or rule.document} {rule.clause};{what})")
+        for col in ("分组", "名次", "企业", "对象", "排序依据", "状态", "金额", "说明"):
+            table.add_column(col, justify="right" if col in ("名次", "金额") else "left")
+        for e in rule.entries:
+            table.add_row(e.group or "", str(e.rank) if e.rank is not None else "—", e.applicant,
+                          "企业" if e.subject == "enterprise" else (e.subject_name or e.subject), e.ordered_by or "",
+                          e.status_label, _cohort_amount(e.amount, e.upper_bound), e.reason)
+        console.print(table)
+
+
+def export_cohort_json(report: CohortReport, path: str | Path) -> None:
+    data = json.loads(report.to_json(indent=None))
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def export_cohort_xlsx(report: CohortReport, path: str | Path) -> None:
+    """One sheet 排名与名额: a row per (rule, applicant, subject); money as integer yuan."""
+    import xlsxwriter
+
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp))
+        try:
+            bold = wb.add_format({"bold": True})
+            money = wb.add_format({"num_format": "#,##0"})
+            ws = wb.add_worksheet("排名与名额")
+            ws.write_row(0, 0, [f"计算日期 {report.date.isoformat()}", f"申报企业 {report.applicants} 家"], bold)
+            header = ["规则", "措施", "文号", "条款", "类型", "分组", "名次", "组内家数", "企业", "对象", "排序依据",
+                      "状态", "金额(元)", "上限", "说明"]
+            ws.write_row(2, 0, header, bold)
+            row = 3
+            for rule in report.rules:
+                for e in rule.entries:
+                    ws.write_row(row, 0, [rule.rule, rule.title, rule.doc_number or rule.document, rule.clause,
+                                          "排名" if rule.kind == "rank" else "名额", e.group or ""])
+                    if e.rank is not None:
+                        ws.write_number(row, 6, e.rank)
+                    if e.group_size is not None:
+                        ws.write_number(row, 7, e.group_size)
+                    ws.write_row(row, 8, [e.applicant, e.subject_name or e.subject, e.ordered_by or "", e.status_label])
+                    if e.amount is not None:
+                        ws.write_number(row, 12, e.amount, money)
+                    ws.write_row(row, 13, ["是" if e.upper_bound else "", e.reason])
+                    row += 1
+            ws.set_column(1, 1, 36)
+            ws.set_column(8, 8, 24)
+            ws.set_column(14, 14, 60)
+        finally:
+            wb.close()

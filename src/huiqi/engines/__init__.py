@@ -212,7 +212,7 @@ def _column_warnings(rulebase: Any, compiled: CompiledSql) -> list[str]:
 
 def _region_warnings(rulebase: Any, pop: Population, compiled: CompiledSql) -> list[str]:
     """All enterprises outside every rule's area (a Binzhou population against Linhai rules …)."""
-    from huiqi.rules.calculator import _jurisdiction, plan_for
+    from huiqi.rules.calculator import jurisdiction_status, plan_for
 
     if pop.rows == 0:
         return []
@@ -226,7 +226,7 @@ def _region_warnings(rulebase: Any, pop: Population, compiled: CompiledSql) -> l
         return []
     for region in regions:
         view = {k: v for k, v in region.items() if v}
-        if any(_jurisdiction(pr, view)[0] != "out_of_jurisdiction" for pr in rules):
+        if any(jurisdiction_status(pr, view)[0] != "out_of_jurisdiction" for pr in rules):
             return []
     places: Counter[str] = Counter()
     for region in regions:

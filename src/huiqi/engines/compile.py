@@ -47,16 +47,16 @@ from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
     PLACE_SUFFIXES,
     PRule,
-    _all_pexprs,
-    _cap_group,
-    _key_text,
-    _norm_place,
-    _param_env,
-    _round,
-    _selected,
-    _strip_class,
+    all_pexprs,
+    cap_group,
+    key_text,
+    norm_place,
+    param_env,
     plan_for,
+    round_amount,
     selected_documents,
+    selected_rules,
+    strip_class,
 )
 from huiqi.rules.expr import Expr, to_sql
 from huiqi.rules.expr_ast import (
@@ -442,12 +442,12 @@ class _Gate:
 
 
 def place_column(column: str) -> str:
-    """The column holding ``column``'s place names normalized like calculator._norm_place."""
+    """The column holding ``column``'s place names normalized like calculator.norm_place."""
     return f"__place_{column}"
 
 
 def normalized_place_sql(d: _Dialect, column: str) -> str:
-    """SQL twin of calculator._norm_place: strip the first suffix (in order) that leaves ≥ 2 characters.
+    """SQL twin of calculator.norm_place: strip the first suffix (in order) that leaves ≥ 2 characters.
 
     ``_same_place(a, b)`` is ``a == b or norm(a) == norm(b)``, i.e. ``norm(a) == norm(b)``, so
     jurisdiction tests compare the normalized column with ``norm(want)`` — one string
@@ -468,7 +468,7 @@ def _jurisdiction_sql(d: _Dialect, jurisdictions: Iterable[Jurisdiction]) -> _Ga
     missing: list[tuple[str, str]] = []  # (condition, field)
 
     def same(column: str, want: str) -> str:
-        return f"{place_column(column)} = {d.string(_norm_place(want))}"
+        return f"{place_column(column)} = {d.string(norm_place(want))}"
 
     for j in jurisdictions:
         for level in ("province", "city", "county"):
@@ -561,14 +561,14 @@ class _Compiler:
         self.on = on
         self.d = _Dialect(dialect)
         self.registry = self.plan.registry
-        values, _ = _param_env(self.plan, on, params)
+        values, _ = param_env(self.plan, on, params)
         self.params = values
         self.cols = _Columns(self.d, self.registry, columns, values, on)
         self.tr = _Translator(self.d, self.cols)
         self.has_projects = has_projects
         self.relation = relation or (lambda _cols: "population")
         self.policies = policies
-        self.selected = _selected(self.plan, rulebase, policies)
+        self.selected = selected_rules(self.plan, rulebase, policies)
         self.gates: dict[tuple[Any, ...], int] = {}
         self.infos: dict[int, RuleInfo] = {}
         self.null_text = f"CAST(NULL AS {self.d.type('VARCHAR')})"
@@ -619,7 +619,7 @@ class _Compiler:
             for pc in pr.caps:
                 if pc.cap.scope in ("enterprise_year", "enterprise"):
                     value = self.const_value(pc.pexpr.expr, "共享上限", pr)
-                    cap_groups.setdefault(_cap_group(pc.cap, pr.rule), []).append((pr.index, value, pc.cap.scope))
+                    cap_groups.setdefault(cap_group(pc.cap, pr.rule), []).append((pr.index, value, pc.cap.scope))
         cap_passes: list[_CapPass] = []
         local_caps: dict[int, list[_CapPass]] = {}
         for group, entries in cap_groups.items():
@@ -655,7 +655,7 @@ class _Compiler:
         passes.sort(key=lambda cp: min(cp.members))
         order = {cp.group: k for k, cp in enumerate(passes)}
         for pr in by_index.values():
-            seq = [order[g] for g in (_cap_group(pc.cap, pr.rule) for pc in pr.caps)
+            seq = [order[g] for g in (cap_group(pc.cap, pr.rule) for pc in pr.caps)
                    if g in order and pr.index in passes[order[g]].members]
             if seq != sorted(seq):
                 raise RuleError(f"规则 {pr.rule.id} 的共享上限组顺序与其他规则不一致,人口引擎暂不支持",
@@ -684,7 +684,7 @@ class _Compiler:
 
     def _rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
                   local_caps: Sequence[_CapPass]) -> _RuleSql:
-        """Validity, jurisdiction, conditions, amount, award caps, rounding — as ``_evaluate_core``/``_evaluate``.
+        """Validity, jurisdiction, conditions, amount, award caps, rounding — as ``evaluate_core``/``_evaluate``.
 
         Level 1 evaluates every expression once; level 2 applies award caps; level 3
         decides the status and the rounded amount; level 4 applies row-local shared caps
@@ -752,7 +752,7 @@ class _Compiler:
         arms = [f"WHEN {jout} THEN {S('out_of_jurisdiction')}", f"WHEN {placeholder} THEN {S('undecided')}",
                 f"WHEN {any_false} THEN {S('not_eligible')}"]
         if monetary:
-            # _evaluate_core's order: outside every band/table entry → not eligible; amount
+            # evaluate_core's order: outside every band/table entry → not eligible; amount
             # unknown → undecided; amount ≤ 0 → not eligible — even when conditions are unknown.
             arms += [f"WHEN {P}out THEN {S('not_eligible')}",
                      f"WHEN {P}r IS NULL THEN {S('undecided' if rule.computable else 'lead')}",
@@ -799,7 +799,7 @@ class _Compiler:
         """The calculator's missing list for a project rule when the profile has no project."""
         if not pr.per_project:
             return []
-        names = [f for pe in _all_pexprs(pr) for f in pe.expr.fields if f.startswith("project.")]
+        names = [f for pe in all_pexprs(pr) for f in pe.expr.fields if f.startswith("project.")]
         return list(dict.fromkeys(names))
 
     def field_order(self, pr: PRule) -> tuple[str, ...]:
@@ -820,7 +820,7 @@ class _Compiler:
         if pr.lookup_on is not None:
             exprs += [pr.lookup_on.expr, *(pe.expr for pe in pr.table.values())]
         exprs += [pc.pexpr.expr for pc in pr.caps]
-        exprs += [pe.expr for pe in _all_pexprs(pr)]
+        exprs += [pe.expr for pe in all_pexprs(pr)]
         names += [f for e in exprs for f in e.fields if f != "date"]
         ordered = tuple(dict.fromkeys(names))
         if len(ordered) > MAX_FIELDS:
@@ -879,7 +879,7 @@ class _Compiler:
                     num = Decimal(k)
                 except ArithmeticError:
                     continue
-                if num.is_finite() and _key_text(tidy(num)) == k:
+                if num.is_finite() and key_text(tidy(num)) == k:
                     tests.append((f"{key} = {d.decimal(num)}", e))
             return tests
         else:
@@ -887,7 +887,7 @@ class _Compiler:
         exact = [(f"{text} = {d.string(k)}", e) for k, e in entries]
         stripped = (f"(CASE WHEN length({text}) > 1 AND {text} LIKE {d.string('%类')} "
                     f"THEN substr({text}, 1, length({text}) - 1) ELSE {text} END)")
-        loose = [(f"{stripped} = {d.string(_strip_class(k))}", e) for k, e in entries]
+        loose = [(f"{stripped} = {d.string(strip_class(k))}", e) for k, e in entries]
         return exact + loose
 
     # streams -------------------------------------------------------------------------------
@@ -897,7 +897,7 @@ class _Compiler:
         d = self.d
         needed = list(STANDARD_COLUMNS)
         for r in rules if fields else ():
-            needed += [f for pe in _all_pexprs(r.pr) for f in pe.expr.fields
+            needed += [f for pe in all_pexprs(r.pr) for f in pe.expr.fields
                        if f.partition(".")[0] in ("enterprise", "project") and self.cols.has(f)]
         pop = f"{self.relation(list(dict.fromkeys(needed)))} AS p"
         pid, fid, fpid = f"p.{d.ident('project_id')}", f"f.{d.ident('id')}", f"f.{d.ident('project_id')}"
@@ -1173,7 +1173,7 @@ class _Compiler:
         if raw <= 0:
             return "not_eligible", None, []
         mode = pr.rule.amount.rounding if pr.rule.amount is not None else "half_up"
-        return "granted", Decimal(_round(raw, mode)), []
+        return "granted", Decimal(round_amount(raw, mode)), []
 
     def stack_cte(self, prev: str, name: str, sp: _StackPass, cols: list[str],
                   ceilings: Mapping[int, Decimal]) -> str:

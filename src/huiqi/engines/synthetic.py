@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from huiqi.engines.compile import REGION_COLUMNS, field_kind
-from huiqi.rules.calculator import _all_pexprs, plan_for
+from huiqi.rules.calculator import all_pexprs, plan_for
 from huiqi.rules.expr_ast import Cmp, Field, In, Num, Str, Tier, walk
 
 __all__ = ["FieldDomain", "domains", "profiles_to_arrow", "regions", "synthetic_population"]
@@ -50,7 +50,7 @@ def domains(rulebase: Any) -> dict[str, FieldDomain]:
     strings: dict[str, set[str]] = {}
     fields: list[str] = []
     for pr in plan.rules:
-        for pe in _all_pexprs(pr):
+        for pe in all_pexprs(pr):
             for name in pe.expr.fields:
                 if name.startswith(("enterprise.", "project.")) and name not in fields:
                     fields.append(name)

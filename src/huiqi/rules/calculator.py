@@ -428,7 +428,7 @@ def _build_plan(rulebase: Any) -> Plan:
             ready = c_caps[j].amount if j < len(c_caps) else None
             pr.caps.append(PCap(cap, pexpr(cap.amount, src, f"caps[{j}]", clause, ready)))
             if cap.scope in ("enterprise_year", "enterprise"):
-                cap_groups.setdefault(_cap_group(cap, rule), set()).add(rule.id)
+                cap_groups.setdefault(cap_group(cap, rule), set()).add(rule.id)
         c_stacks = list(_attr(cr, "stacking") or ()) if cr is not None else []
         for j, st in enumerate(rule.stacking):
             ready = c_stacks[j].level if j < len(c_stacks) else None
@@ -446,7 +446,7 @@ def _build_plan(rulebase: Any) -> Plan:
             pr.quota_per = pexpr(rule.quota.per, src, "quota.per", clause, _attr(c_quota, "per"))
             pr.quota_by = pexpr(rule.quota.by, src, "quota.by", clause, _attr(c_quota, "by"))
         pr.static_max = _static_max(pr)
-        for pe in _all_pexprs(pr):
+        for pe in all_pexprs(pr):
             for f in pe.expr.fields:
                 if f.startswith("param."):
                     params.setdefault(f[len("param."):], None)
@@ -455,7 +455,7 @@ def _build_plan(rulebase: Any) -> Plan:
                 list(params), stack_groups, cap_groups)
 
 
-def _all_pexprs(pr: PRule) -> Iterable[PExpr]:
+def all_pexprs(pr: PRule) -> Iterable[PExpr]:
     for c in pr.conds:
         yield c.pexpr
     for pe in (pr.formula, pr.tiers_on, pr.lookup_on, pr.rank_by, pr.rank_within, pr.quota_per, pr.quota_by):
@@ -471,7 +471,7 @@ def _all_pexprs(pr: PRule) -> Iterable[PExpr]:
             yield s.level
 
 
-def _cap_group(cap: Cap, rule: Rule) -> str:
+def cap_group(cap: Cap, rule: Rule) -> str:
     return cap.group or f"{cap.scope}:{rule.id}"
 
 
@@ -658,7 +658,7 @@ def view_profile(profile: Any) -> ProfileView:
     return ProfileView(str(_attr(profile, "name") or "未命名企业"), region, enterprise, projects, history)
 
 
-def _param_env(plan: Plan, on: date, overrides: Mapping[str, str] | None) -> tuple[dict[str, Any], dict[str, str]]:
+def param_env(plan: Plan, on: date, overrides: Mapping[str, str] | None) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     shown: dict[str, str] = {}
     params = plan.parameters
@@ -728,18 +728,18 @@ class Work:
 PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "新区", "省", "市", "县", "区")
 
 
-def _norm_place(name: str) -> str:
+def norm_place(name: str) -> str:
     for suffix in PLACE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name
 
 
-def _same_place(a: str, b: str) -> bool:
-    return a == b or _norm_place(a) == _norm_place(b)
+def same_place(a: str, b: str) -> bool:
+    return a == b or norm_place(a) == norm_place(b)
 
 
-def _jurisdiction(pr: PRule, region: Mapping[str, Any]) -> tuple[Status | None, str, list[str]]:
+def jurisdiction_status(pr: PRule, region: Mapping[str, Any]) -> tuple[Status | None, str, list[str]]:
     """(status or None when it applies, reason, missing region fields)."""
     missing: list[str] = []
     for j in pr.jurisdictions:
@@ -750,14 +750,14 @@ def _jurisdiction(pr: PRule, region: Mapping[str, Any]) -> tuple[Status | None, 
             have = region.get(level)
             if not have:
                 missing.append(f"region.{level}")
-            elif not _same_place(str(have), want):
+            elif not same_place(str(have), want):
                 return "out_of_jurisdiction", f"适用地区为{want},企业所在地为{have}", []
         places = [str(region.get(k)) for k in ("county", "district") if region.get(k)]
         for area in j.excluded_areas:
-            if any(_same_place(p, area) for p in places):
+            if any(same_place(p, area) for p in places):
                 return "out_of_jurisdiction", f"{area}不在适用范围内(明确排除)", []
         if j.districts:
-            if any(_same_place(p, d) for p in places for d in j.districts):
+            if any(same_place(p, d) for p in places for d in j.districts):
                 continue
             if not region.get("district"):
                 missing.append("region.district")
@@ -845,7 +845,7 @@ def _lookup(env: Mapping[str, object], name: str) -> object:
     return cur
 
 
-def _round(value: Decimal, mode: Literal["half_up", "floor"]) -> int:
+def round_amount(value: Decimal, mode: Literal["half_up", "floor"]) -> int:
     return int(value.quantize(_ONE, rounding=ROUND_FLOOR if mode == "floor" else ROUND_HALF_UP))
 
 
@@ -865,7 +865,7 @@ class Core:
     below_tiers: Decimal | None = None  # value of tiers.on when under the lowest band
 
 
-def _evaluate_core(pr: PRule, env: Mapping[str, object], plan: Plan, *, explain: bool,
+def evaluate_core(pr: PRule, env: Mapping[str, object], plan: Plan, *, explain: bool,
                    override_amount: Decimal | None = None, skip_amount: bool = False) -> Core:
     missing: list[str] = []
     failed: list[PCond] = []
@@ -930,7 +930,7 @@ def _evaluate_core(pr: PRule, env: Mapping[str, object], plan: Plan, *, explain:
         core.amount = 0
         return core
     mode = pr.rule.amount.rounding if pr.rule.amount is not None else "half_up"
-    core.amount = _round(raw, mode)
+    core.amount = round_amount(raw, mode)
     if explain and Decimal(core.amount) != raw:
         word = "向下取整" if mode == "floor" else "四舍五入"
         core.caps.append(f"{fmt_money(raw)} {word}到元为 {fmt_money(core.amount)}")
@@ -991,11 +991,11 @@ def _amount(pr: PRule, env: Mapping[str, object], core: Core, missing: list[str]
             if explain:
                 core.formula = f"按{pr.lookup_on.explain(env)}查表 = 待定"
             return None
-        key_text = _key_text(key)
-        entry = pr.table.get(key_text)
+        key_str = key_text(key)
+        entry = pr.table.get(key_str)
         if entry is None:
             for k, v in pr.table.items():
-                if _strip_class(k) == _strip_class(key_text):
+                if strip_class(k) == strip_class(key_str):
                     entry = v
                     break
         if entry is None:
@@ -1022,7 +1022,7 @@ def _top_unit(pe: PExpr) -> Unit | None:
     return "money" if any(pe.units.get(f) == "money" for f in pe.expr.fields) else None
 
 
-def _key_text(value: object) -> str:
+def key_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -1030,7 +1030,7 @@ def _key_text(value: object) -> str:
     return str(value)
 
 
-def _strip_class(text: str) -> str:
+def strip_class(text: str) -> str:
     return text[:-1] if text.endswith("类") and len(text) > 1 else text
 
 
@@ -1094,7 +1094,7 @@ def _near_miss(pr: PRule, env: Mapping[str, Any], core: Core, plan: Plan) -> Nea
     what = unit or (info.unit if info else None)
     gap_value: int | Decimal = int(gap) if what == "money" and gap == gap.to_integral_value() else gap
     gap_text = _fmt(gap, what)
-    met = _evaluate_core(pr, _set_field(env, name, needed), plan, explain=False)
+    met = evaluate_core(pr, _set_field(env, name, needed), plan, explain=False)
     non_monetary = pr.rule.kind == "非资金" and pr.rule.amount is None
     if met.status != "granted" or (not met.amount and not non_monetary):
         # A hint promises money: none when the amount would be 0 or cannot be known
@@ -1134,7 +1134,7 @@ def _settle_near_misses(works: list[Work], view: ProfileView, on: date, plan: Pl
         if hint.amount_if_met is None:
             continue
         probe = Work(w.pr, w.subject, "granted", amount=Decimal(hint.amount_if_met))
-        promised = _round(min(Decimal(hint.amount_if_met), _capped_ceiling(probe, view, on, plan)), "half_up")
+        promised = round_amount(min(Decimal(hint.amount_if_met), _capped_ceiling(probe, view, on, plan)), "half_up")
         if promised <= 0:
             w.near_miss = None
         elif promised != hint.amount_if_met:
@@ -1175,7 +1175,7 @@ class PopulationDecision:
     key: Decimal | str | None = None  # the value it was ordered by
 
 
-def _selected(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list[PRule]:
+def selected_rules(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list[PRule]:
     """Rules of the named documents (id, 文号 or a piece of the title) or rule ids/prefixes."""
     chosen = rulebase.select(policies)
     return [pr for pr in plan.rules if chosen.has_rule(pr.rule.id)]
@@ -1256,20 +1256,20 @@ def calculate(
         applicants.append(profile)
         population = population_decisions(rulebase, applicants, on, policies=policies, params=params)[id(profile)]
     view = view_profile(profile)
-    param_values, shown = _param_env(plan, on, params)
+    param_values, shown = param_env(plan, on, params)
     base, projects = build_envs(plan, profile, view, on, param_values)
     works: list[Work] = []
     region_cache: dict[tuple[Any, ...], tuple[Status | None, str, list[str]]] = {}
-    for pr in _selected(plan, rulebase, policies):
+    for pr in selected_rules(plan, rulebase, policies):
         subjects = _subjects(pr, view, base, projects)
-        gate = _gate(pr, view, on, region_cache)
+        gate = rule_gate(pr, view, on, region_cache)
         if gate[0] in ("not_in_force", "out_of_jurisdiction"):
             for subject in subjects or [Subject("project", None, base)]:
                 works.append(Work(pr, subject, gate[0], reason=gate[1]))  # type: ignore[arg-type]
             continue
         if pr.per_project and not subjects:
             w = Work(pr, Subject("project", "待填写的项目", base), "undecided", reason="档案中没有填写项目信息")
-            w.missing = [f for pe in _all_pexprs(pr) for f in pe.expr.fields if f.startswith("project.")]
+            w.missing = [f for pe in all_pexprs(pr) for f in pe.expr.fields if f.startswith("project.")]
             w.missing = list(dict.fromkeys(w.missing))
             w.max_possible = pr.static_max
             works.append(w)
@@ -1296,7 +1296,7 @@ def calculate(
     })
 
 
-def _gate(pr: PRule, view: ProfileView, on: date,
+def rule_gate(pr: PRule, view: ProfileView, on: date,
           cache: dict[tuple[Any, ...], tuple[Status | None, str, list[str]]]) -> tuple[Status | None, str, list[str]]:
     """Validity, then jurisdiction: the same for every subject of a rule."""
     if (pr.valid_from and on < pr.valid_from) or (pr.valid_to and on > pr.valid_to):
@@ -1307,7 +1307,7 @@ def _gate(pr: PRule, view: ProfileView, on: date,
     key = pr.jurisdiction_key
     hit = cache.get(key)
     if hit is None:
-        hit = cache[key] = _jurisdiction(pr, view.region)
+        hit = cache[key] = jurisdiction_status(pr, view.region)
     return hit
 
 
@@ -1320,7 +1320,7 @@ def _evaluate(pr: PRule, subject: Subject, gate: tuple[Status | None, str, list[
     decision = population.get((rule.id, subject.id)) if population is not None and is_population else None
     override = decision.award if decision is not None and pr.rank_by is not None else None
     try:
-        core = _evaluate_core(pr, env, plan, explain=True, override_amount=override,
+        core = evaluate_core(pr, env, plan, explain=True, override_amount=override,
                               skip_amount=pr.rank_by is not None and override is None)
     except RuleError as exc:
         return Work(pr, subject, "undecided", reason=f"计算出错:{exc.message}")
@@ -1506,7 +1506,7 @@ def _capped_ceiling(w: Work, view: ProfileView, on: date, plan: Plan) -> Decimal
         cap_value, _ = pc.pexpr.evaluate(w.subject.env)
         if not isinstance(cap_value, Decimal):
             continue
-        room = max(cap_value - _prior_awards(view, on, plan, _cap_group(pc.cap, w.pr.rule), scope), _ZERO)
+        room = max(cap_value - _prior_awards(view, on, plan, cap_group(pc.cap, w.pr.rule), scope), _ZERO)
         amount = min(amount, room)
     return amount
 
@@ -1569,7 +1569,7 @@ def _apply_shared_caps(works: list[Work], view: ProfileView, on: date, plan: Pla
                 continue
             if scope not in ("enterprise_year", "enterprise") or w.status != "granted" or w.amount is None:
                 continue
-            group = _cap_group(pc.cap, w.pr.rule)
+            group = cap_group(pc.cap, w.pr.rule)
             if group not in used:
                 # Awards already received count against the same ceiling.
                 used[group] = _prior_awards(view, on, plan, group, scope)
@@ -1728,7 +1728,7 @@ def _ask_next(works: list[Work], plan: Plan) -> list[Question]:
     for a in ranked[:ASK_NEXT_LIMIT]:
         info = plan.fields.get(a.path)
         label = _label(plan, a.path)
-        money_at_stake = _round(a.stake, "half_up")
+        money_at_stake = round_amount(a.stake, "half_up")
         who = f"(项目 {a.subject_name or a.subject})" if a.subject != ENTERPRISE else ""
         if money_at_stake:
             money = f"最高涉及 {fmt_money(money_at_stake)}" + (",另有金额待定的支持" if a.pending else "")
@@ -1759,7 +1759,7 @@ def _leads(plan: Plan, works: list[Work], view: ProfileView, on: date, documents
         if (pack.validity.from_ and on < pack.validity.from_) or (pack.validity.to and on > pack.validity.to):
             continue
         probe = PRule(0, _LEAD_PROBE, pack, None, None, (pack.jurisdiction,), False, [])
-        status, _, _ = _jurisdiction(probe, view.region)
+        status, _, _ = jurisdiction_status(probe, view.region)
         if status == "out_of_jurisdiction":
             continue
         for lead in pack.leads:
@@ -1774,7 +1774,7 @@ def _lead_result(pack: RulePack, lead: Lead) -> LeadResult:
         department=list(lead.department or pack.department), reason=lead.reason)
 
 
-# A stand-in rule so pack-level jurisdiction checks can reuse _jurisdiction.
+# A stand-in rule so pack-level jurisdiction checks can reuse jurisdiction_status.
 _LEAD_PROBE = Rule.model_validate({
     "id": "lead.probe", "title": "线索", "kind": "非资金", "computable": False,
     "citation": {"document": "x", "clause": "-", "quote": "-"},

@@ -36,13 +36,13 @@ from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
     PopulationDecision,
     PRule,
-    _evaluate_core,
-    _gate,
-    _param_env,
-    _selected,
     build_envs,
     calculate,
+    evaluate_core,
+    param_env,
     plan_for,
+    rule_gate,
+    selected_rules,
     view_profile,
 )
 from huiqi.rules.expr import format_value, unit_of
@@ -80,11 +80,11 @@ def population_decisions(
 ) -> dict[int, Decisions]:
     """Rank/quota outcome per applicant: ``{id(profile): {(rule id, subject id): decision}}``."""
     plan = plan_for(rulebase)
-    rules = [pr for pr in _selected(plan, rulebase, policies) if pr.rank_by is not None or pr.quota_by is not None]
+    rules = [pr for pr in selected_rules(plan, rulebase, policies) if pr.rank_by is not None or pr.quota_by is not None]
     out: dict[int, Decisions] = {id(p): {} for p in profiles}
     if not rules:
         return out
-    param_values, _ = _param_env(plan, on, params)
+    param_values, _ = param_env(plan, on, params)
     envs = []
     for p in profiles:
         view = view_profile(p)
@@ -93,14 +93,14 @@ def population_decisions(
     for pr in rules:
         entries: list[_Entry] = []
         for p, view, base, projects in envs:
-            gate = _gate(pr, view, on, {})
+            gate = rule_gate(pr, view, on, {})
             if gate[0] is not None:
                 continue  # not in force / not here / region unknown: calculate() says so
             subjects = projects if pr.per_project else []
             pairs = [(s.id, s.env) for s in subjects] if pr.per_project else [("enterprise", base)]
             for subject_id, env in pairs:
                 try:
-                    core = _evaluate_core(pr, env, plan, explain=False, skip_amount=True)
+                    core = evaluate_core(pr, env, plan, explain=False, skip_amount=True)
                 except RuleError:
                     continue
                 if core.status != "granted":
@@ -248,7 +248,7 @@ def cohort_report(
     says exactly what ``calc --cohort`` would say for that applicant.
     """
     plan = plan_for(rulebase)
-    rules = [pr for pr in _selected(plan, rulebase, policies) if pr.rank_by is not None or pr.quota_by is not None]
+    rules = [pr for pr in selected_rules(plan, rulebase, policies) if pr.rank_by is not None or pr.quota_by is not None]
     decisions = population_decisions(rulebase, profiles, on, policies=policies, params=params)
     reports = [calculate(rulebase, p, on, policies, params, population=decisions[id(p)]) for p in profiles]
     out = CohortReport(date=on, applicants=len(profiles))

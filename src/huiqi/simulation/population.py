@@ -168,11 +168,11 @@ def _typed_array(values: list[Any], spec: FieldSpec) -> pa.Array:
 
 def applies_to_region(rule: Any, province: str | None, city: str | None, county: str | None) -> bool:
     """Could the rule's province/city/county jurisdiction cover this place? (districts not checked)"""
-    from huiqi.rules.calculator import _same_place
+    from huiqi.rules.calculator import same_place
 
     j = rule.jurisdiction
     for want, have in ((j.province, province), (j.city, city), (j.county, county)):
-        if want and have and not _same_place(str(have), str(want)):
+        if want and have and not same_place(str(have), str(want)):
             return False
     return True
 

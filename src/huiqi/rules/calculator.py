@@ -1445,10 +1445,11 @@ def _apply_staged_payments(works: list[Work], view: ProfileView) -> None:
         total = int(w.amount)
         history = sorted((h for h in view.history if str(h.get("rule")) == w.pr.rule.id),
                          key=lambda h: _int(h.get("year")) or 0)
-        stages = [{"label": f"{h.get('year', '')}年已拨付" if h.get("year") else "已拨付",
-                   "amount": int(_money(h.get("amount"))), "year": _int(h.get("year")), "paid": True}
-                  for h in history]
-        paid = sum(st["amount"] for st in stages)
+        stages: list[dict[str, Any]] = [
+            {"label": f"{h.get('year', '')}年已拨付" if h.get("year") else "已拨付",
+             "amount": int(_money(h.get("amount"))), "year": _int(h.get("year")), "paid": True}
+            for h in history]
+        paid = sum(int(st["amount"]) for st in stages)
         remaining = max(total - paid, 0)
         if remaining:
             stages.append({"label": "待拨付(后续阶段)", "amount": remaining, "year": None, "paid": False})

@@ -148,18 +148,17 @@ def _decide(pr: PRule, entries: list[_Entry], out: dict[int, Decisions]) -> None
         for pos, e in enumerate(members):
             tie = _tie_note(members, pos, places)
             where = f"在{group}的{n}家符合条件的申报企业中排第{pos + 1}名{tie}"
-            place = {"position": pos + 1, "group": group, "group_size": n, "key": e.key}
             if pr.rank_by is not None:
                 if pos < places:
-                    award = pr.rank_awards[pos]
-                    decision = PopulationDecision("granted", where, award, **place)
+                    decision = PopulationDecision("granted", where, pr.rank_awards[pos])
                 else:
-                    decision = PopulationDecision("not_eligible", f"未进入前{places}名:{where}", **place)
+                    decision = PopulationDecision("not_eligible", f"未进入前{places}名:{where}")
             else:
                 if pos < places:
-                    decision = PopulationDecision("granted", f"名额内(每组限{places}家):{where}", **place)
+                    decision = PopulationDecision("granted", f"名额内(每组限{places}家):{where}")
                 else:
-                    decision = PopulationDecision("not_eligible", f"名额已满(每组限{places}家):{where}", **place)
+                    decision = PopulationDecision("not_eligible", f"名额已满(每组限{places}家):{where}")
+            decision.position, decision.group, decision.group_size, decision.key = pos + 1, group, n, e.key
             out[e.owner][(pr.rule.id, e.subject)] = decision
 
 
@@ -262,13 +261,13 @@ def cohort_report(
                 if r.rule != pr.rule.id:
                     continue
                 d = decisions[id(p)].get((pr.rule.id, r.subject))
-                ranked = d is not None and d.position is not None
+                ranked = d if d is not None and d.position is not None else None
                 entries.append(CohortEntry(
                     applicant=report.profile, subject=r.subject, subject_name=r.subject_name, status=r.status,
                     status_label=STATUS_LABELS[r.status],
-                    group=d.group if ranked else None, rank=d.position if ranked else None,
-                    group_size=d.group_size if ranked else None,
-                    ordered_by=format_value(d.key, unit) if ranked and d.key is not None else None,
+                    group=ranked.group if ranked else None, rank=ranked.position if ranked else None,
+                    group_size=ranked.group_size if ranked else None,
+                    ordered_by=format_value(ranked.key, unit) if ranked and ranked.key is not None else None,
                     amount=r.amount if r.status == "granted" else None,
                     upper_bound=r.upper_bound if r.status == "granted" else False, reason=r.reason))
         # Ranked applicants by group and place, then the others (undecided first: they may still enter).

@@ -26,6 +26,7 @@ fraction such as 1/3 has no exact decimal value.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from decimal import Decimal
 from huiqi.document import Comparator, Provision, ProvisionKind, Span
 from huiqi.errors import HuiqiError
 from huiqi.ingest.numbers import CN_DIGITS, money_multiplier, normalize, parse_number, parse_percent
+from huiqi.ingest.spans import QuotedSpans, sentence_bounds
 
 _CN = "零〇一二两三四五六七八九十百千万亿廿"
 _NUM_RE = re.compile(rf"\d+(?:,\d{{3}}(?!\d))*(?:\.\d+)?|[{_CN}]+")
@@ -113,11 +115,11 @@ _BENEFIT_RE = re.compile(
 )
 _ELIGIBILITY_RE = re.compile(r"^(?:[(（]?[一二三四五六七八九十\d]+[)）、.]?)?\s*(?:对于|对|凡|针对)")
 _GRANT_BEFORE_RE = re.compile(r"给予|奖励|奖补|补助|补贴|资助|贴息|扶持|支持|一次性|奖|补")
-_GRANT_AFTER_RE = re.compile(r"^(?:的)?(?:一次性)?(?:奖励|补助|补贴|资助|奖补|财政补贴|贴息|扶持|支持|奖金)")
+_GRANT_AFTER_RE = re.compile(r"(?:的)?(?:一次性)?(?:奖励|补助|补贴|资助|奖补|财政补贴|贴息|扶持|支持|奖金)")
 _TOTAL_RE = re.compile(r"总额|金额|累计|合计|额度|总计")
 _CHANGE_RE = re.compile(r"(提高|增长|下降|降低|增加|减少|上浮|下浮|压缩|提升|降)(?:了)?$")
-_CONDITION_AFTER_RE = re.compile(r"^(?:的|且|或|并|,且|，且)")
-_GRANT_RATE_AFTER_RE = re.compile(r"^(?:的)?(?:比例|贴息|补助|补贴|奖励|奖补|资助|税收奖补|给予)")
+_CONDITION_AFTER_RE = re.compile(r"(?:的|且|或|并|,且|，且)")
+_GRANT_RATE_AFTER_RE = re.compile(r"(?:的)?(?:比例|贴息|补助|补贴|奖励|奖补|资助|税收奖补|给予)")
 _FROM_TO_RE = re.compile(
     r"^(?:压减|压缩|缩短|减少|降低|下降|降|提高|提升|增加|增长|上调|下调|调整|放宽|延长|扩大|减)?(?:到|至|为)(?:人均|亩均)?$"
 )
@@ -132,6 +134,24 @@ _SUBJECT_STOPS = re.compile(
     r".*(?:对于|对|按照|按|给予|且|和|及|或|完成|实现|的|、|凡|针对|符合|上述|其中|"
     r"不超过|超过|不低于|低于|不少于|少于|达到|最高|不足|不满|原则上|分别|为|保障|确保|力争|推动|争取|保持|根据|加快)"
 )
+
+
+# Patterns applied at a position of the whole normalised text (Pattern.match(text, pos)) rather
+# than to a slice of the rest of it, which would copy the remainder for every number.
+# match() anchors at pos, so they carry no "^".
+_CHENG_WORD_RE = re.compile(r"成(?:本|功|员|果|立|为|熟|效|长|交|型|品|套|绩|就|都|年|的|果|片|批|规|链|群|像|才)")
+_CHENG_TAIL_RE = re.compile(r"成([一二三四五六七八九])?(?![\u4e00-\u9fff]{0,0}折)")
+_ZHE_WORD_RE = re.compile(r"折(?:旧|算|合|扣|叠|返|现)")
+_COLON_DIGIT_RE = re.compile(r":\d")
+_RATIO_TAIL_RE = re.compile(r":(\d+(?:\.\d+)?)(?![\d:.])")
+_CLOCK_TAIL_RE = re.compile(r"(?::\d+)+")
+_FRACTION_TAIL_RE = re.compile(r"/(\d{1,3})(?![\d/\-])")
+_YEAR_TAIL_RE = re.compile(r"\s*(年|[-~—–至到]\s*(19|20)\d\d|\.\d)")
+_DECIMAL_TAIL_RE = re.compile(r"\.\d")
+_DASH_AMOUNT_RE = re.compile(r"-\s*\d+(?:\.\d+)?\s*(?:" + _UNIT_RE.pattern + ")")
+_GLOSS_RE = re.compile(r"\((?!不?含\))[\u4e00-\u9fff]{1,3}\)(?=及?以[上下])")
+_MARKER_RE = re.compile(r"\((不?含)\)")
+_SUFFIX_RE = re.compile(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)")
 
 
 @dataclass
@@ -174,30 +194,11 @@ class _Ctx:
     notes: list[str] = field(default_factory=list)
 
 
-def _sentence_bounds(norm: str, pos: int, breaks: str) -> tuple[int, int]:
-    # C-level searches instead of stepping character by character in both directions.
-    start = max(norm.rfind(b, 0, pos) for b in breaks) + 1
-    return start, _find_break(norm, pos, breaks)
-
-_BREAK_RES: dict[str, re.Pattern[str]] = {}
+_QUOTED_RE = re.compile(r"“[^”“]{0,25}”|\"[^\"]{0,25}\"|《[^》]*》")
 
 
-def _find_break(norm: str, pos: int, breaks: str) -> int:
-    pat = _BREAK_RES.get(breaks)
-    if pat is None:
-        pat = _BREAK_RES[breaks] = re.compile("[" + re.escape(breaks) + "]")
-    m = pat.search(norm, pos)
-    return m.start() if m else len(norm)
-
-
-
-def _quoted_spans(norm: str) -> list[tuple[int, int]]:
-    spans = [(m.start(), m.end()) for m in re.finditer(r"“[^”“]{0,25}”|\"[^\"]{0,25}\"|《[^》]*》", norm)]
-    return spans
-
-
-def _in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
-    return any(a <= pos < b for a, b in spans)
+def _quoted_spans(norm: str) -> QuotedSpans:
+    return QuotedSpans([(m.start(), m.end()) for m in _QUOTED_RE.finditer(norm)])
 
 
 def _try_number(text: str) -> Decimal | None:
@@ -242,22 +243,21 @@ def _scan(norm: str) -> list[Quantity]:
             # Chinese numerals only count with a unit and never as ordinals (第一) or inside names.
             if s > 0 and norm[s - 1] == "第":
                 continue
-            if _in_spans(s, quoted):
+            if s in quoted:
                 continue
             value = _try_number(raw)
             if value is None or value == 0:
                 # 零部件 / 两高 / 万企 / 亿元企业: not numerals; a shorter tail may still be (十二条 inside 第十二条 is
                 # handled above).
                 continue
-            after = norm[e:]
-            if after.startswith("成") and len(raw) == 1 and not re.match(r"成(?:本|功|员|果|立|为|熟|效|长|交|型|品|套|绩|就|都|年|的|果|片|批|规|链|群|像|才)", after):
-                tail = re.match(r"成([一二三四五六七八九])?(?![\u4e00-\u9fff]{0,0}折)", after)
-                end = e + (tail.end() if tail else 1)
+            if norm.startswith("成", e) and len(raw) == 1 and not _CHENG_WORD_RE.match(norm, e):
+                tail = _CHENG_TAIL_RE.match(norm, e)
+                end = tail.end() if tail else e + 1
                 out.append(Quantity(s, end, parse_percent(norm[s:end]), "%", "discount", norm[s:end],
                                     chinese=True))
                 pos = end
                 continue
-            if after.startswith("折") and len(raw) <= 2 and all(c in CN_DIGITS for c in raw) and not re.match(r"折(?:旧|算|合|扣|叠|返|现)", after):
+            if norm.startswith("折", e) and len(raw) <= 2 and all(c in CN_DIGITS for c in raw) and not _ZHE_WORD_RE.match(norm, e):
                 out.append(Quantity(s, e + 1, parse_percent(norm[s:e + 1]), "%", "discount", norm[s:e + 1],
                                     chinese=True))
                 pos = e + 1
@@ -302,35 +302,35 @@ def _scan(norm: str) -> list[Quantity]:
         if prev == "第":
             q.excluded = "ordinal"
             continue
-        if _in_spans(s, quoted):
+        if s in quoted:
             q.excluded = "name"
             continue
         # ratio 5:5; clock times (08:30, 08:30:00) are not ratios
-        if nxt == ":" and re.match(r":\d", norm[e:]):
-            rm = re.match(r":(\d+(?:\.\d+)?)(?![\d:.])", norm[e:])
+        if nxt == ":" and _COLON_DIGIT_RE.match(norm, e):
+            rm = _RATIO_TAIL_RE.match(norm, e)
             clock = rm is None or (re.fullmatch(r"\d{1,2}", raw) is not None and re.fullmatch(r"\d{2}", rm.group(1)) is not None)
             if clock:
                 q.excluded = "time_of_day"
-                tm = re.match(r"(?::\d+)+", norm[e:])
-                pos = e + (tm.end() if tm else 0)
+                tm = _CLOCK_TAIL_RE.match(norm, e)
+                pos = tm.end() if tm else e
                 continue
             assert rm is not None
             q.category, q.unit = "ratio", ":"
             q.low, q.high = value, Decimal(rm.group(1))
-            q.end = e + rm.end()
+            q.end = rm.end()
             pos = q.end
             continue
-        fm = re.match(r"/(\d{1,3})(?![\d/\-])", norm[e:])
+        fm = _FRACTION_TAIL_RE.match(norm, e)
         if fm and prev not in "/-" and len(raw) <= 3:
             q.category, q.unit = "ratio", "/"
             q.low, q.high = value, Decimal(fm.group(1))
-            q.end = e + fm.end()
+            q.end = fm.end()
             pos = q.end
             continue
         # years, dates, document and clause numbers
         is_year_like = re.fullmatch(r"(19|20)\d\d", raw) is not None
         if is_year_like and (
-            re.match(r"\s*(年|[-~—–至到]\s*(19|20)\d\d|\.\d)", norm[e:])
+            _YEAR_TAIL_RE.match(norm, e)
             or re.search(r"(19|20)\d\d\s*[-~—–至到]\s*$", norm[max(0, s - 6):s])
             or prev in "〔[【"
         ):
@@ -343,13 +343,13 @@ def _scan(norm: str) -> list[Quantity]:
             q.excluded = "doc_number"
             continue
         if re.match(r"[.、.]", nxt or " ") and (s == 0 or norm[s - 1] in "\n(（ " or re.fullmatch(r"\s*", norm[max(0, s - 3):s])):
-            if not re.match(r"\.\d", norm[e:]):
+            if not _DECIMAL_TAIL_RE.match(norm, e):
                 q.excluded = "clause_number"
                 continue
         if prev in "(（" and nxt in ")）":
             q.excluded = "clause_number"
             continue
-        if nxt == "折" and value < 100 and not re.match(r"折(?:旧|算|合|扣|叠|返|现)", norm[e:]):
+        if nxt == "折" and value < 100 and not _ZHE_WORD_RE.match(norm, e):
             q.category, q.unit, q.end = "discount", "%", e + 1
             q.value = parse_percent(norm[s:e + 1])
             pos = q.end
@@ -387,7 +387,7 @@ def _scan(norm: str) -> list[Quantity]:
             q.excluded = "code"
             continue
         if prev == "-" or nxt == "-":
-            if not re.match(r"-\s*\d+(?:\.\d+)?\s*(?:" + _UNIT_RE.pattern + ")", norm[e:]):
+            if not _DASH_AMOUNT_RE.match(norm, e):
                 q.excluded = "code"
                 continue
     return out
@@ -406,21 +406,21 @@ def _attach_per(norm: str, q: Quantity) -> None:
 def _suffix(norm: str, q: Quantity) -> None:
     i = q.end
     # 5家(个)以上: a unit gloss in brackets does not end the figure
-    gloss = re.match(r"\((?!不?含\))[\u4e00-\u9fff]{1,3}\)(?=及?以[上下])", norm[i:])
+    gloss = _GLOSS_RE.match(norm, i)
     if gloss:
-        i += gloss.end()
-    mk = re.match(r"\((不?含)\)", norm[i:])
+        i = gloss.end()
+    mk = _MARKER_RE.match(norm, i)
     if mk:
         q.marker = mk.group(1) == "含"
-        i += mk.end()
-    sm = re.match(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)", norm[i:])
+        i = mk.end()
+    sm = _SUFFIX_RE.match(norm, i)
     if sm:
         word = sm.group(1)
-        i += sm.end()
-        mk2 = re.match(r"\((不?含)\)", norm[i:])
+        i = sm.end()
+        mk2 = _MARKER_RE.match(norm, i)
         if mk2:
             q.marker = mk2.group(1) == "含"
-            i += mk2.end()
+            i = mk2.end()
         if word.endswith("以上"):
             q.suffix = Comparator.GT if q.marker is False else Comparator.GE
         elif word.endswith("以下"):
@@ -523,10 +523,10 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
             nxt = all_sorted[i + 1]
             low_end = q.suffix_end if q.category != "none" else q.end
             if q.category == "none":
-                mk = re.match(r"\((不?含)\)", norm[q.end:])
+                mk = _MARKER_RE.match(norm, q.end)
                 if mk:
                     q.marker = mk.group(1) == "含"
-                    low_end = q.end + mk.end()
+                    low_end = mk.end()
             between = norm[low_end:nxt.start]
             if (
                 nxt.category not in ("none", "ratio")
@@ -543,25 +543,25 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
                 continue
         if q.category != "none":
             merged.append(q)
-    unparsed = [s for s in unparsed if any(id(q) in pending_none and q.start == s.start for q in quantities)]
+    pending_starts = {q.start for q in pending_none.values()}
+    unparsed = [s for s in unparsed if s.start in pending_starts]
     live = merged
 
     ctxs: list[_Ctx] = []
     prev_end = 0
     for q in live:
-        ph_start, _ = _sentence_bounds(norm, q.start, _PHRASE_BREAK)
+        ph_start, _ = sentence_bounds(norm, q.start, _PHRASE_BREAK)
         left_start = max(ph_start, prev_end)
         left = norm[left_start:q.start]
         c = _Ctx(q=q, left=left, left_start=left_start)
         c.range_with = partner.get(id(q))
         c.prefix = _find_prefix(left)
-        c.sentence = _sentence_bounds(norm, q.start, _SENT_BREAK)
+        c.sentence = sentence_bounds(norm, q.start, _SENT_BREAK)
         sent = norm[c.sentence[0]:c.sentence[1]]
         c.incentive = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
         tail_end = (c.range_with.suffix_end if c.range_with else q.suffix_end)
-        after = norm[tail_end:]
-        c.grant = bool(_GRANT_BEFORE_RE.search(left) or _GRANT_AFTER_RE.match(after))
-        c.condition = bool(_CONDITION_AFTER_RE.match(after))
+        c.grant = bool(_GRANT_BEFORE_RE.search(left) or _GRANT_AFTER_RE.match(norm, tail_end))
+        c.condition = bool(_CONDITION_AFTER_RE.match(norm, tail_end))
         ctxs.append(c)
         prev_end = tail_end
 
@@ -584,21 +584,31 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
             a.notes.append("调整前")
             b.notes.append("调整后")
 
-    provisions = [_classify(c, ctxs, norm, text) for c in ctxs]
+    basis = _basis_starts(ctxs)
+    provisions = [_classify(c, basis, norm, text) for c in ctxs]
     return provisions, unparsed
 
 
-def _basis_in_sentence(c: _Ctx, ctxs: list[_Ctx]) -> bool:
+def _basis_starts(ctxs: list[_Ctx]) -> list[int]:
+    """Sorted starts of the figures an amount can be computed from (rates, ratios, per-unit money)."""
+    return sorted(
+        o.q.start for o in ctxs if o.q.category in ("percent", "discount", "ratio") or o.q.per is not None
+    )
+
+
+def _basis_in_sentence(c: _Ctx, basis: list[int]) -> bool:
+    """Whether another figure of c's sentence is a basis; a binary search, not a scan of the measure."""
     lo, hi = c.sentence
-    for o in ctxs:
-        if o is c or not (lo <= o.q.start < hi):
-            continue
-        if o.q.category in ("percent", "discount", "ratio") or o.q.per is not None:
+    own = c.q.start if (c.q.category in ("percent", "discount", "ratio") or c.q.per is not None) else None
+    i = bisect.bisect_left(basis, lo)
+    while i < len(basis) and basis[i] < hi:
+        if basis[i] != own:
             return True
+        i += 1
     return False
 
 
-def _classify(c: _Ctx, ctxs: list[_Ctx], norm: str, text: str) -> Provision:
+def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
     q = c.q
     hi_q = c.range_with
     end = hi_q.suffix_end if hi_q else q.suffix_end
@@ -666,7 +676,7 @@ def _classify(c: _Ctx, ctxs: list[_Ctx], norm: str, text: str) -> Provision:
         if upper and (c.grant or subject is None or scope is not None):
             is_cap = (
                 scope is not None
-                or _basis_in_sentence(c, ctxs)
+                or _basis_in_sentence(c, basis)
                 or bool(_TOTAL_RE.search(c.left))
             )
             return Provision(kind=ProvisionKind.CAP if is_cap else ProvisionKind.AMOUNT, value=q.value,
@@ -683,8 +693,7 @@ def _classify(c: _Ctx, ctxs: list[_Ctx], norm: str, text: str) -> Provision:
         if q.unit in ("个百分点", "百分点"):
             return Provision(kind=ProvisionKind.QUANTITY, value=q.value, comparator=comparator,
                              **{**base, "note": note or "百分点变化"})  # type: ignore[arg-type]
-        after = norm[q.suffix_end:]
-        grant_rate = c.grant or bool(_GRANT_RATE_AFTER_RE.match(after)) or "按" in c.left
+        grant_rate = c.grant or bool(_GRANT_RATE_AFTER_RE.match(norm, q.suffix_end)) or "按" in c.left
         if ceiling and grant_rate:
             return Provision(kind=ProvisionKind.RATE, value=q.value, comparator=Comparator.LE, upper_bound=True,
                              **base)  # type: ignore[arg-type]

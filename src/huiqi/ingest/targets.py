@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from huiqi.document import Comparator, Provision, ProvisionKind, Target
 from huiqi.ingest.numbers import normalize
-from huiqi.ingest.provisions import _sentence_bounds, provisions_for_reading
+from huiqi.ingest.provisions import provisions_for_reading
+from huiqi.ingest.spans import sentence_bounds
 
 _SENT_BREAK = "。!！?？\n"
 _CLAUSE_BREAK = _SENT_BREAK + ";；"
@@ -47,8 +48,16 @@ _PREFIX_CMP: list[tuple[str, Comparator]] = [
 ]
 
 
-_bounds = _sentence_bounds
+_bounds = sentence_bounds
 
+# Patterns applied at a position of the text (Pattern.match(text, pos)) instead of to a copy of
+# the rest of it: one copy per provision made a long one-line document quadratic.
+_QUALIFIES_NOUN_RE = re.compile(r"\s*(?:的|以上的|以下的)(?!目标|任务)")
+_CHAIN_RE = re.compile(r"、[^，,。；;、]{0,12}?(?:以上|以下)?的")
+_NOUN_RE = re.compile(r"[\u4e00-\u9fff“《]")
+_NOT_NOUN_RE = re.compile(r"(?:左右|以上|以下|、|和|及|或)")
+_LIST_NEXT_RE = re.compile(r"、\s*(?:过)?\d")
+_NOUN_AFTER_RE = re.compile(r"[^，,。；;、的]{1,20}")
 
 
 def _is_money(p: Provision) -> bool:
@@ -123,26 +132,20 @@ def extract_targets(text: str) -> list[Target]:
         sentence_before = norm[s_start:p.start]
         if _BENEFIT_RE.search(clause) or (_ELIGIBILITY_RE.search(norm[ph_start:ph_end]) and p.kind != ProvisionKind.TIME_LIMIT):
             continue
-        after = norm[p.end:]
-        if re.match(r"\s*(?:的|以上的|以下的)(?!目标|任务)", after):
+        if _QUALIFIES_NOUN_RE.match(norm, p.end):
             continue  # qualifies a noun: 过10亿元的项目
         # a chain 6000亿元、600亿元的基金: the whole chain qualifies the noun
-        chained = re.match(r"、[^，,。；;、]{0,12}?(?:以上|以下)?的", after)
+        chained = _CHAIN_RE.match(norm, p.end)
         if chained and _is_money(p):
             continue
-        noun_follows = bool(re.match(r"[\u4e00-\u9fff“《]", after)) and not re.match(
-            r"(?:左右|以上|以下|、|和|及|或)", after)
-        followed_by_count = any(
-            q.kind in (ProvisionKind.COUNT, ProvisionKind.QUANTITY, ProvisionKind.RANGE)
-            and not _is_money(q) and ph_start <= q.start < ph_end
-            for q in provisions[i + 1:]
-        )
+        noun_follows = bool(_NOUN_RE.match(norm, p.end)) and not _NOT_NOUN_RE.match(norm, p.end)
+        followed_by_count = _count_follows(provisions, i, ph_start, ph_end)
         if not _GOAL_MARKER_RE.search(norm[s_start:s_end]) and p.kind != ProvisionKind.TIME_LIMIT:
             continue
         verb_before = False
         if _is_money(p) or p.unit in ("%",):
             has_cmp = p.comparator not in (None, Comparator.EQ)
-            if (noun_follows and (has_cmp or followed_by_count)) or re.match(r"、\s*(?:过)?\d", after):
+            if (noun_follows and (has_cmp or followed_by_count)) or _LIST_NEXT_RE.match(norm, p.end):
                 continue
             if p.unit == "%":
                 strong = bool(re.search(r"(?:以上|左右)$", p.text)) or bool(
@@ -167,9 +170,11 @@ def extract_targets(text: str) -> list[Target]:
             if ph_start <= t.end <= p.start:
                 left_bound = t.end
                 break
+            if t.end < ph_start:
+                break  # targets come in text order: earlier ones end before this phrase too
         indicator = _indicator(norm, left_bound, p.start, fallback)
         if verb_before and noun_follows:
-            nm = re.match(r"[^，,。；;、的]{1,20}", after)
+            nm = _NOUN_AFTER_RE.match(norm, p.end)
             if nm:
                 indicator += nm.group()
         value = p.low if p.kind == ProvisionKind.RANGE else p.value
@@ -178,7 +183,7 @@ def extract_targets(text: str) -> list[Target]:
         comparator = _comparator(p, norm, ph_start)
         copies = 1
         if norm[max(0, p.start - 1):p.start] == "各":
-            copies = max(1, sum(1 for q in provisions[:i] if ph_start <= q.start and _is_money(q)))
+            copies = max(1, _money_in_phrase_before(provisions, i, ph_start))
         unit = p.unit
         for _ in range(copies):
             targets.append(
@@ -186,6 +191,34 @@ def extract_targets(text: str) -> list[Target]:
                        stretch_value=None, text=text[p.start:p.end], start=p.start, end=p.end, measure=None)
             )
     return _merge_stretch(targets, norm)
+
+
+def _count_follows(provisions: list[Provision], i: int, ph_start: int, ph_end: int) -> bool:
+    """Whether a non-money count or quantity follows provision i in its phrase. Provisions are in
+    text order, so the walk stops at the phrase end instead of scanning the rest of the measure."""
+    for j in range(i + 1, len(provisions)):
+        q = provisions[j]
+        if q.start >= ph_end:
+            return False
+        if (
+            q.kind in (ProvisionKind.COUNT, ProvisionKind.QUANTITY, ProvisionKind.RANGE)
+            and not _is_money(q)
+            and ph_start <= q.start
+        ):
+            return True
+    return False
+
+
+def _money_in_phrase_before(provisions: list[Provision], i: int, ph_start: int) -> int:
+    """Money figures before provision i in its phrase (walking back to the phrase start)."""
+    n = 0
+    for j in range(i - 1, -1, -1):
+        q = provisions[j]
+        if q.start < ph_start:
+            break
+        if _is_money(q):
+            n += 1
+    return n
 
 
 def _merge_stretch(targets: list[Target], norm: str) -> list[Target]:

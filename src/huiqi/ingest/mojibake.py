@@ -15,8 +15,12 @@ makes the text clearly more plausible; nothing is ever dropped silently.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import marshal
 import math
+import operator
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +33,7 @@ import jieba
 import opencc
 
 from huiqi.document import RepairedSpan, Span
+from huiqi.fsutil import atomic_open
 from huiqi.ingest.boilerplate import OffsetMap
 
 MISSING = "□"  # conventional mark for an illegible character in Chinese typesetting
@@ -56,8 +61,52 @@ _COMMON_PUNCT = frozenset("。，、；：？！“”‘’（）《》〈〉�
 
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    """Character and word frequencies from jieba's dictionary, in both scripts."""
+    """Character and word frequencies from jieba's dictionary, in both scripts.
+
+    Building the tables converts the whole dictionary with OpenCC, which takes seconds; every
+    process (each ``--jobs`` worker, each CLI run) needs them, so they are kept in a cache file
+    keyed by the dictionary and converter versions and rebuilt when that key changes.
+    """
     dict_path = Path(jieba.__file__).parent / "dict.txt"
+    cache = _lexicon_cache_path(dict_path)
+    if cache is not None:
+        try:
+            freq, words = marshal.loads(cache.read_bytes())
+            if isinstance(freq, dict) and isinstance(words, dict):
+                return Lexicon(freq=freq, words=words, punct=_COMMON_PUNCT)
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    lex = _build_lexicon(dict_path)
+    if cache is not None:
+        try:
+            with atomic_open(cache, "wb") as fh:
+                fh.write(marshal.dumps((lex.freq, lex.words)))
+        except OSError:
+            pass  # a read-only cache directory only costs the rebuild next time
+    return lex
+
+
+def _lexicon_cache_path(dict_path: Path) -> Path | None:
+    """Cache file for the lexicon tables; None when caching is switched off (HUIQI_CACHE_DIR="")."""
+    root = os.environ.get("HUIQI_CACHE_DIR")
+    if root == "":
+        return None
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huiqi"
+    try:
+        stat = dict_path.stat()
+    except OSError:
+        return None
+    key = hashlib.sha256(
+        f"{_LEXICON_FORMAT}|{stat.st_size}|{stat.st_mtime_ns}|{getattr(opencc, '__version__', '')}|"
+        f"{getattr(jieba, '__version__', '')}|{_MAX_WORD}".encode()
+    ).hexdigest()[:16]
+    return base / f"lexicon-{key}.marshal"
+
+
+_LEXICON_FORMAT = 1  # bump when _build_lexicon changes what it computes
+
+
+def _build_lexicon(dict_path: Path) -> Lexicon:
     words: list[str] = []
     freqs: list[int] = []
     with dict_path.open(encoding="utf-8") as fh:
@@ -374,25 +423,52 @@ class _Memo:
 def _side_scores(
     cands: tuple[str, ...], context: str, before: bool, lex: Lexicon, doc_bigrams: Counter[str], memo: _Memo
 ) -> list[int]:
-    """Best word score of each candidate with the context on one side (0 without Han context)."""
+    """Best word score of each candidate with the context on one side (0 without Han context).
+
+    The score of a candidate is the best of: the dictionary frequency of the bigram it forms
+    with its neighbour plus a bonus of 200 per use of that bigram in this document, and the
+    frequency of the 3- and 4-character words it forms. The dictionary part does not depend on
+    the document and is shared between documents; only candidates whose bigram the document
+    uses get the bonus, and those are found from the document's bigram index.
+    """
     key = (before, cands, context)
     scores = memo.sides.get(key)
     if scores is not None:
         return scores
-    scores = [0] * len(cands)
-    if context and is_han(context[-1] if before else context[0]):
-        get, bigram = lex.words.get, doc_bigrams.get
-        # Word forms around the slot; only size-1 forms (bigrams) get the document-vocabulary
-        # bonus. One C-level pass (map over dict.get) per form instead of a loop per candidate.
-        for size in range(1, min(3, len(context)) + 1):
-            part = context[-size:] if before else context[:size]
-            forms = [part + c for c in cands] if before else [c + part for c in cands]
-            vals = list(map(get, forms, repeat(0)))
-            if size == 1:
-                vals = [v + 200 * bigram(w, 0) for v, w in zip(vals, forms, strict=True)]
-            scores = list(map(max, scores, vals))
+    if not (context and is_han(context[-1] if before else context[0])):
+        scores = [0] * len(cands)
+        memo.sides[key] = scores
+        return scores
+    part = context[-3:] if before else context[:3]
+    bigram_scores, longer_scores = _dictionary_side_scores(cands, part, before)
+    scores = list(map(max, bigram_scores, longer_scores))
+    if doc_bigrams:
+        edge = context[-1] if before else context[0]
+        forms = [edge + c for c in cands] if before else [c + edge for c in cands]
+        for i, count in enumerate(map(doc_bigrams.get, forms, repeat(0))):
+            if count:
+                scores[i] = max(bigram_scores[i] + 200 * count, longer_scores[i])
     memo.sides[key] = scores
     return scores
+
+
+@lru_cache(maxsize=32768)
+def _dictionary_side_scores(cands: tuple[str, ...], part: str, before: bool) -> tuple[list[int], list[int]]:
+    """(bigram frequency, best 3-4 character word frequency) of each candidate next to ``part``
+    (the up to three context characters on that side). Callers must not mutate the lists."""
+    get = lexicon().words.get
+    n = len(cands)
+    bigram = [0] * n
+    longer = [0] * n
+    for size in range(1, len(part) + 1):
+        piece = part[-size:] if before else part[:size]
+        forms = [piece + c for c in cands] if before else [c + piece for c in cands]
+        vals = list(map(get, forms, repeat(0)))
+        if size == 1:
+            bigram = vals
+        else:
+            longer = list(map(max, longer, vals))
+    return bigram, longer
 
 
 def _guess(
@@ -617,7 +693,7 @@ def _bigrams_outside(text: str, runs: list[tuple[int, int]]) -> Counter[str]:
         # Bigrams only occur inside runs of Han characters: find those runs in C.
         for m in _HAN_RUN_RE.finditer(text, pos, max(pos, start)):
             r = m.group()
-            counts.update(r[i : i + 2] for i in range(len(r) - 1))
+            counts.update(map(operator.add, r, r[1:]))  # the run's bigrams, built in C
         pos = end
     return counts
 

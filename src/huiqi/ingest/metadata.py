@@ -8,17 +8,13 @@ value on separate lines); ``body`` is the cleaned simplified text.
 from __future__ import annotations
 
 import calendar
-import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
-from importlib import resources
-from typing import Any
 
 from huiqi.document import Region
 from huiqi.ingest.outline import parse_cn_number, trailer
+from huiqi.ingest.regions import find_region
 
 __all__ = ["Metadata", "extract_metadata", "find_region", "parse_date"]
 
@@ -92,88 +88,6 @@ def _add_years(d: date, n: int) -> date:
         return d.replace(year=d.year + n)
     except ValueError:  # 29 February
         return d.replace(year=d.year + n, day=28)
-
-
-# ---------------------------------------------------------------------------------------
-# gazetteer
-
-
-@dataclass(frozen=True)
-class _Place:
-    province: str
-    city: str | None
-    county: str | None
-
-
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, _Place], dict[str, _Place], re.Pattern[str], re.Pattern[str]]:
-    raw: dict[str, Any] = json.loads(resources.files("huiqi").joinpath("data", "regions.json").read_text("utf-8"))
-    full: dict[str, _Place] = {}
-    stems: dict[str, _Place] = {}
-    for p in raw["provinces"]:
-        prov = p["name"]
-        full[prov] = _Place(prov, None, None)
-        stems.setdefault(p["stem"], _Place(prov, None, None))
-        for c in p["cities"]:
-            city = c["name"]
-            place = _Place(prov, city, None)
-            if p["municipality"]:
-                full[prov] = place
-            full.setdefault(city, place)
-            if city.endswith("市") and len(city) >= 3:
-                stems.setdefault(city[:-1], place)
-            for county in c["county_level_cities"]:
-                full[county] = _Place(prov, city, county)
-        for county in p["direct_counties"]:
-            full[county] = _Place(prov, None, county)
-    # leftmost-longest alternation so 天津市市场监管委 yields 天津市, not 津市市
-    full_re = re.compile("|".join(sorted(map(re.escape, full), key=len, reverse=True)))
-    stem_re = re.compile("|".join(sorted(map(re.escape, stems), key=len, reverse=True)))
-    return full, stems, full_re, stem_re
-
-
-_UNKNOWN_COUNTY = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:县|旗|区))(?:人民政府|委员会|党委|政府|委|[\u4e00-\u9fff]{0,8}局)")
-
-
-def find_region(primary: Sequence[str], secondary: Sequence[str] = ()) -> Region:
-    """Most specific place named in the texts, tried in order. Counties are only taken from
-    ``primary`` (issuers, title): a body that mentions a county is not that county's document.
-    Unknown counties keep whatever province/city the rest of the texts give."""
-    texts = [*primary, *secondary]
-    full, stems, full_re, stem_re = _gazetteer()
-    county: _Place | None = None
-    city: _Place | None = None
-    province: _Place | None = None
-    for t in texts:
-        for m in full_re.finditer(t):
-            place = full[m.group(0)]
-            if place.county and county is None and t in primary:
-                county = place
-            elif place.city and not place.county and city is None:
-                city = place
-            elif not place.city and not place.county and province is None:
-                province = place
-    if county:
-        return Region(province=county.province, city=county.city, county=county.county)
-    if city is None and province is None:
-        for t in texts:
-            for m in stem_re.finditer(t):
-                place = stems[m.group(0)]
-                if place.city and city is None:
-                    city = place
-                elif province is None:
-                    province = place
-    unknown: str | None = None
-    for t in primary:
-        um = _UNKNOWN_COUNTY.search(t)
-        if um and not um.group(1).startswith(("市", "省", "中共")):
-            unknown = um.group(1)
-            break
-    if city:
-        return Region(province=city.province, city=city.city, county=unknown)
-    if province:
-        return Region(province=province.province, county=unknown)
-    return Region(county=unknown)
 
 
 # ---------------------------------------------------------------------------------------

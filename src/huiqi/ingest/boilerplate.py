@@ -93,7 +93,7 @@ _META_KEYS = (
     "发布部门", "制发机关", "成文日期", "成文时间", "发文日期", "发文时间", "发布日期", "发布时间",
     "印发日期", "生效日期", "实施日期", "施行日期", "废止日期", "失效日期", "有效期", "有效性", "时效性",
     "效力状态", "信息来源", "来源", "文章来源", "信息分类", "所属主题", "政策层级分类", "政策层级",
-    "规范性文件统一编号", "统一编号", "登记号", "文种", "责任编辑", "信息名称", "标题", "关键词",
+    "规范性文件统一编号", "文件统一编号", "统一编号", "登记号", "文种", "责任编辑", "信息名称", "标题", "关键词",
     "所属机构", "文件编号", "文件类型", "是否有效",
 )
 _META_KEY_ALT = "|".join(sorted((re.escape(k) for k in _META_KEYS), key=len, reverse=True))
@@ -140,6 +140,11 @@ _CONTACT_LINE = re.compile(
     re.I,
 )
 _BARE_PHONE = re.compile(rf"^(?:{_PHONE})$")
+# A signing date printed without separators under the issuer (2024229, 20240229) has the shape
+# of a telephone number; it is kept when it reads as a date of this century or the last.
+_COMPACT_DATE = re.compile(r"^(?:19|20)\d{2}(?:0?[1-9]|1[0-2])(?:0?[1-9]|[12]\d|3[01])$")
+# Breadcrumbs: 首页 >> 走进某县 >> 投资政策, or the same path starting with the separator.
+_BREADCRUMB = re.compile(r"^(?:>>|»|>)\s*\S|\S\s*(?:>>|»)\s*\S.*(?:>>|»)|\S\s+>\s+\S.*\s>\s+\S")
 
 _SENTENCE_END = re.compile(r"[。；;！!？?]")
 _CLAUSE_START = re.compile(
@@ -186,8 +191,10 @@ def _chrome_reason(simplified: str) -> str | None:
         return None
     if _PRINT_CLOSE.match(core):
         return "打印/关闭"
-    if _CHROME_PHONE_LINE.match(core) or _BARE_PHONE.match(core):
+    if _CHROME_PHONE_LINE.match(core) or (_BARE_PHONE.match(core) and not _COMPACT_DATE.match(core)):
         return "电话"
+    if _BREADCRUMB.search(core) and len(core) <= 80:
+        return "当前位置"
     for pattern, reason in _CHROME_RULES:
         if pattern.search(core):
             return reason

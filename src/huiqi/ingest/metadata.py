@@ -83,11 +83,31 @@ def parse_date(s: str) -> date | None:
     return None
 
 
-def _add_years(d: date, n: int) -> date:
-    try:
-        return d.replace(year=d.year + n)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + n, day=28)
+def parse_compact_date(s: str) -> date | None:
+    """A date printed without separators: 20240229, or 2024229 when only one reading is a date."""
+    s = s.strip()
+    if not re.fullmatch(r"(?:19|20)\d{5,6}", s):
+        return None
+    year, rest = int(s[:4]), s[4:]
+    splits = [(rest[:2], rest[2:])] if len(rest) == 4 else [(rest[:1], rest[1:]), (rest[:2], rest[2:])]
+    found: list[date] = []
+    for mo, d in splits:
+        try:
+            found.append(date(year, int(mo), int(d)))
+        except ValueError:
+            continue
+    return found[0] if len(found) == 1 else None
+
+
+def _period_end(start: date, years: int = 0, months: int = 0) -> date:
+    """Last day of a period of years/months that includes its first day (民法典 第202条: the day
+    before the corresponding day; the month end when the expiry month has no corresponding day)."""
+    month = start.month - 1 + months
+    y, mo = start.year + years + month // 12, month % 12 + 1
+    last = calendar.monthrange(y, mo)[1]
+    if start.day > last:
+        return date(y, mo, last)
+    return date(y, mo, start.day) - timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -95,7 +115,7 @@ def _add_years(d: date, n: int) -> date:
 
 _KEYS = (
     "索引号|主题分类|主题词|发文日期|发布日期|发布时间|成文日期|印发日期|生效日期|实施日期|失效日期|发布机构|发布单位|"
-    "发文机关|发文单位|信息来源|来源|文号|发文字号|有效性|规范性文件统一编号|政策层级分类|公开方式|标题|名称|"
+    "发文机关|发文单位|信息来源|来源|文号|发文字号|有效性|规范性文件统一编号|文件统一编号|统一编号|政策层级分类|公开方式|标题|名称|"
     "体裁分类|组配分类|服务对象|有效期"
 )
 _KEY_RE = re.compile(rf"(?<![\u4e00-\u9fff])({_KEYS})\s*[:：]?")
@@ -159,26 +179,47 @@ def _title_candidates(header: str, body: str) -> list[str]:
                 lines.append(line)
     out: list[str] = []
     for k, line in enumerate(lines):
-        if len(line) < 6 or len(line) > 150 or line.endswith(("。", ":", "：", ",", ",")):
+        if len(line) > 150:
+            # a page flattened into one line: the title is the leading piece before the first space
+            lead = re.split(r"\s+", line, maxsplit=1)[0]
+            if 6 <= len(lead) <= 150 and "关于" in lead and _TITLE_END.search(lead) and not _KEY_RE.match(lead):
+                out.append(lead)
+            continue
+        if len(line) < 6 or line.endswith(("。", ":", "：", ",", ",")):
             continue
         if _KEY_RE.match(line):
             continue
+        joined = _continued_title(lines, k)
+        if joined:
+            # a title broken over lines (十堰市推进…高质量发展 / 若干政策意见(2018-2020), or at a quoted
+            # term: 关于实施 / “一事一议” / 招商政策的通知) is the whole, not its first line
+            out.append(joined)
         if _WRAPPER.match(line) or "关于" in line or _TITLE_END.search(line):
             out.append(line)
-        # a title broken over two lines: 十堰市推进…高质量发展 / 若干政策意见(2018-2020)
-        if (
-            k + 1 < len(lines)
-            and not _TITLE_END.search(line)
-            and "。" not in line
-            and not lines[k + 1].startswith("关于")
-            and not _ORGAN_LINE.search(line)
-            # a date or code cell of the header table is never the first half of a title
-            and re.search(r"[\u4e00-\u9fff]{4}", line) is not None
-        ):
-            joined = line + lines[k + 1]
-            if len(joined) <= 150 and _TITLE_END.search(joined) and "。" not in joined and "," not in joined:
-                out.append(joined)
     return out
+
+
+def _continued_title(lines: list[str], k: int) -> str | None:
+    """lines[k] joined with up to three following lines when only the whole reads as a title."""
+    line = lines[k]
+    if (
+        _TITLE_END.search(line)
+        or "。" in line
+        or _ORGAN_LINE.search(line)
+        # a date or code cell of the header table is never the first half of a title
+        or re.search(r"[\u4e00-\u9fff]{4}", line) is None
+    ):
+        return None
+    joined = line
+    for nxt in lines[k + 1 : k + 4]:
+        if nxt.startswith("关于") or _KEY_RE.match(nxt) or re.search(r"[。,，:：;；]", nxt):
+            return None
+        joined += nxt
+        if len(joined) > 150:
+            return None
+        if _TITLE_END.search(joined):
+            return joined
+    return None
 
 
 def _split_organs(prefix: str) -> list[str]:
@@ -211,7 +252,7 @@ def _signature(body: str) -> tuple[list[str], date | None]:
         piece = raw.strip()
         if not piece:
             continue
-        d = parse_date(piece)
+        d = parse_date(piece) or parse_compact_date(piece)
         if d and len(piece) <= 20:
             signed = d
             continue
@@ -252,7 +293,11 @@ _VALIDITY_SENT = re.compile(rf"(?<![^。\n;；\s])[^。\n;；\s]*{_SCOPE}[^。\n
 _FROM_DATE = re.compile(r"自\s*(?P<d>[^起至止,，。]{6,16}?)\s*起")
 _FROM_ISSUE = re.compile(r"自\s*(?:印发|发布|公布|签发|下发)\s*之日起")
 _TO_DATE = re.compile(r"(?:有效期至|有效期到|执行至|截至|至)\s*(?P<d>[^,，。;；]{4,16}?)(?:止|结束|失效|[,，。;；]|$)")
-_YEARS = re.compile(r"有效期\s*(?:为|暂定为?)?\s*(?P<n>\d{1,2}|[一二两三四五六七八九十])\s*(?:个)?(?P<u>年|个月|月)")
+_YEARS = re.compile(
+    r"有效期\s*(?:为|暂定为?)?\s*(?P<n>\d{1,2}|[一二两三四五六七八九十])\s*(?:个)?(?P<u>年|个月|月)"
+    # 暂定三年有效期 / 三年有效期: the length before the word
+    r"|(?P<n2>\d{1,2}|[一二两三四五六七八九十])\s*(?:个)?(?P<u2>年|个月|月)(?:的)?有效期"
+)
 _TITLE_PERIOD = re.compile(
     r"[(（]\s*(?P<a>(?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*(?P<b>(?:19|20)\d{2})\s*年?\s*[)）]"
 )
@@ -273,15 +318,11 @@ def _validity(body: str, signed: date | None, published: date | None) -> tuple[d
             end = parse_date(tm.group("d"))
         ym = _YEARS.search(sent)
         if ym and end is None and start is not None:
-            raw = ym.group("n")
+            raw = ym.group("n") or ym.group("n2")
+            unit = ym.group("u") or ym.group("u2")
             n = int(raw) if raw.isdigit() else (parse_cn_number(raw) or 0)
             if n:
-                if ym.group("u") == "年":
-                    end = _add_years(start, n) - timedelta(days=1)
-                else:
-                    month = start.month - 1 + n
-                    y, mo = start.year + month // 12, month % 12 + 1
-                    end = date(y, mo, min(start.day, calendar.monthrange(y, mo)[1])) - timedelta(days=1)
+                end = _period_end(start, years=n) if unit == "年" else _period_end(start, months=n)
         if start or end or _FROM_ISSUE.search(sent) or ym:
             return start, end, sent + ("。" if body[m.end() : m.end() + 1] == "。" else "")
     return None, None, None
@@ -358,7 +399,7 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     # issuers: title prefix, then signature block, then the page's publisher fields
     sig_names, sig_date = _signature(body)
     if meta.signed_date is None and meta.status == "final":
-        meta.signed_date = sig_date or _notice_signature_date(body)
+        meta.signed_date = sig_date or _notice_signature_date(body) or _date_under_title(body, title)
     prefix_organs: list[str] = []
     pm = re.match(r"^(?P<p>.+?)关于", title)
     if pm and not pm.group("p").startswith(("《", "对")):
@@ -373,7 +414,8 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
         if masthead:
             meta.issuers = [masthead]
         else:
-            for key in ("发文机关", "发文单位", "发布机构", "发布单位", "信息来源", "来源"):
+            # 信息来源 names the office that posted the page, not the organ that issued the document
+            for key in ("发文机关", "发文单位", "发布机构", "发布单位"):
                 if fields.get(key):
                     meta.issuers = [fields[key]]
                     break
@@ -396,6 +438,25 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     if meta.region.province is None and meta.region.county is None:
         meta.warnings.append("未能确定文件所属地区")
     return meta
+
+
+_PAREN_DATE_LINE = re.compile(r"^[(（]\s*(?P<d>[^()（）]{6,20}?)\s*[)）]$")
+
+
+def _date_under_title(body: str, title: str) -> date | None:
+    """A date in brackets on the line right under the title: (2023年2月8日)."""
+    if not title:
+        return None
+    m = re.search(rf"(?m)^[^\S\n]*{re.escape(title)}[^\S\n]*$", body[:5000])
+    if m is None:
+        return None
+    for line in body[m.end() : m.end() + 200].splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        dm = _PAREN_DATE_LINE.match(line)
+        return parse_date(dm.group("d")) if dm else None
+    return None
 
 
 def _masthead(body: str, title: str) -> str | None:

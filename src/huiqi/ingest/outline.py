@@ -98,6 +98,8 @@ _HEADING_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("chapter", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})章")),
     ("section", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})节")),
     ("article", re.compile(rf"第(?P<n>[{_CN}]{{1,4}})条")),
+    # 第1条, 第19条, and as pages print them from PDF, 第 1 0 条 (a space between every digit)
+    ("article", re.compile(r"第[^\S\n]?(?P<n>\d(?:[^\S\n]?\d){0,2})[^\S\n]?条")),
     ("cn", re.compile(r"(?P<n>[一二三四五六七八九十]{1,3})\s?[、．]")),
     ("paren_cn", re.compile(r"[(（]\s?(?P<n>[一二三四五六七八九十]{1,3})\s?[)）]")),
     ("paren_arabic", re.compile(r"[(（]\s?(?P<n>\d{1,2})\s?[)）]")),
@@ -135,7 +137,8 @@ _ORGAN_SUFFIX = re.compile(
 )
 _DATE_LINE = re.compile(
     r"^[(（]?\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-./]\d{1,2}[-./]\d{1,2}|"
-    r"[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)"
+    r"[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月\s*[一二三四五六七八九十]{1,3}\s*日|"
+    r"(?:19|20)\d{5,6})"  # 2024229 / 20240229: a signing date printed without separators
     r"\s*(印发|发布|签发)?\s*[)）]?$"
 )
 _PUBLICITY = re.compile(r"^[(（]?\s*此件.{0,10}[)）]?$")
@@ -264,6 +267,8 @@ def _match_heading(text: str, pos: int) -> _Cand | None:
         if not m:
             continue
         raw = m.group("n")
+        if group == "article" and raw[0].isdigit():
+            raw = "".join(raw.split())
         if group == "circled":
             n = _CIRCLED.index(raw) + 1
         elif raw.isdigit():
@@ -293,7 +298,7 @@ def _match_heading(text: str, pos: int) -> _Cand | None:
             if group not in ("chapter", "section", "article"):
                 continue
         if group in ("chapter", "section", "article"):
-            style = _STYLE_NAMES[group]
+            style = "第1条" if raw.isdigit() else _STYLE_NAMES[group]
             label = raw
         elif group == "arabic":
             style = "1、" if "、" in m.group(0) else "1."
@@ -472,8 +477,12 @@ def _outline_part(
     measures: list[MeasureDraft],
     warnings: list[str],
     depth: list[int] | None = None,
+    open_anywhere: bool = False,
 ) -> None:
-    """Detect headings in text[start:end] and append measures (ends are fixed up later)."""
+    """Detect headings in text[start:end] and append measures (ends are fixed up later).
+
+    ``open_anywhere`` lets the first line-start heading open the numbering at any number: a
+    page that publishes one measure of a larger policy starts at (十六)."""
     if depth is None:
         depth = _bracket_depth(text)
     rank: list[str] = []
@@ -500,7 +509,8 @@ def _outline_part(
             label = f"—{bullet_count[key]}"
             path = [*base_path, *(measures[o.index].label for o in stack)]
         else:
-            if not _accept(cand, stack, last):
+            opens_page = open_anywhere and not rank and cand.strong and cand.group != "bullet"
+            if not (opens_page or _accept(cand, stack, last)):
                 if cand.strong and cand.group in rank:
                     line_no = text.count("\n", 0, pos) + 1
                     warnings.append(f"第{line_no}行的编号“{text[pos:cand.body].strip()}”不连续,按正文处理")
@@ -579,6 +589,9 @@ def segment(text: str) -> OutlineResult:
     measures: list[MeasureDraft] = []
     limits: list[int] = []
     _outline_part(text, 0, content_end, [], measures, result.warnings, depth)
+    if not measures and not attachments:
+        # no numbering starts at 1: a page holding one measure (or a run of them) of a larger policy
+        _outline_part(text, 0, content_end, [], measures, [], depth, open_anywhere=True)
     limits.extend([content_end] * len(measures))
     for k, att in enumerate(attachments):
         nxt = attachments[k + 1].pos if k + 1 < len(attachments) else len(text)

@@ -29,7 +29,7 @@ from huiqi.ingest.boilerplate import strip_boilerplate
 from huiqi.ingest.formats import read_source
 from huiqi.ingest.metadata import extract_metadata
 from huiqi.ingest.mojibake import repair_mojibake
-from huiqi.ingest.outline import segment
+from huiqi.ingest.outline import MeasureDraft, segment
 from huiqi.ingest.provisions import extract_provisions
 from huiqi.ingest.script import detect_script, to_simplified
 from huiqi.ingest.targets import extract_targets
@@ -111,7 +111,7 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
 
     return Document(
         id=document_id(simplified),
-        title=meta.title or path.stem,
+        title=meta.title or _heading_title(outline.measures) or path.stem,
         doc_number=meta.doc_number,
         issuers=list(meta.issuers),
         region=meta.region,
@@ -137,6 +137,13 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
         targets=targets,
         quality=quality,
     )
+
+
+def _heading_title(drafts: list[MeasureDraft]) -> str:
+    """A page without a title line that holds one numbered measure is titled by that heading."""
+    if len(drafts) == 1 and drafts[0].style != "none":
+        return drafts[0].title
+    return ""
 
 
 def _original_slice(body: str, offset_map: list[int] | None, start: int, end: int) -> str:

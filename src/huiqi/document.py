@@ -68,6 +68,9 @@ class Provision(_Model):
     per: str | None = Field(None, description="per-unit denominator: 平方米, 亩, 辆, 千瓦时, 人, 场 ...")
     subject: str | None = Field(None, description="what the number measures, when recognisable: 设备投资额")
     scope: str | None = Field(None, description="who/what a cap applies to: 单户企业, 单个项目, 每场, 每年")
+    band_yuan: int | None = Field(
+        None, description="for one band of a tier table (a range or an open-ended threshold): the money granted in it"
+    )
     note: str | None = None
 
 

@@ -33,53 +33,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from huiqi.document import Comparator, Provision, ProvisionKind, Span
-from huiqi.errors import HuiqiError
-from huiqi.ingest.numbers import CN_DIGITS, money_multiplier, normalize, parse_number, parse_percent
-from huiqi.ingest.spans import QuotedSpans, sentence_bounds
+from huiqi.ingest.numbers import money_multiplier, normalize, tidy
+from huiqi.ingest.quantities import MARKER_RE, Quantity, read_suffix, scan_quantities
+from huiqi.ingest.spans import sentence_bounds
 
-_CN = "零〇一二两三四五六七八九十百千万亿廿"
-_NUM_RE = re.compile(rf"\d+(?:,\d{{3}}(?!\d))*(?:\.\d+)?|[{_CN}]+")
-
-_MONEY_UNITS = ["万亿元", "千亿元", "百亿元", "十亿元", "千万元", "百万元", "十万元", "亿元", "万元", "千元", "百元", "元"]
-_PERCENT_UNITS = ["%", "个百分点", "百分点"]
-_TIME_UNITS = ["个工作日", "工作日", "个小时", "小时", "个月", "个星期", "星期", "周", "天", "日", "年"]
-_COUNT_UNITS = [
-    "万名", "万人", "万户", "万家", "万辆", "万台", "万套", "万个", "万件", "家次", "人次", "部门",
-    "家", "个", "项", "名", "户", "批", "次", "人", "台", "套", "种", "宗", "类", "条", "座", "所", "位",
-    "处", "辆", "件", "场", "强", "张", "支", "部", "笔", "款", "间", "栋", "幢", "只", "头", "株", "枚",
-]
-_MEASURE_UNITS = [
-    "万吨标准煤", "吨标准煤", "万千瓦时", "亿千瓦时", "千瓦时", "万千瓦", "千瓦", "兆瓦", "万平方米", "平方公里",
-    "平方米", "平米", "万亩", "亩", "万吨", "吨", "万立方米", "立方米", "公里", "千米", "米", "层", "倍", "公顷",
-    "万标箱", "标箱",
-]
-_BARE_UNITS = ["亿", "万"]
-
-_UNIT_CATEGORY: dict[str, str] = {}
-for _u in _MONEY_UNITS:
-    _UNIT_CATEGORY[_u] = "money"
-for _u in _PERCENT_UNITS:
-    _UNIT_CATEGORY[_u] = "percent"
-for _u in _TIME_UNITS:
-    _UNIT_CATEGORY[_u] = "time"
-for _u in _COUNT_UNITS:
-    _UNIT_CATEGORY[_u] = "count"
-for _u in _MEASURE_UNITS:
-    _UNIT_CATEGORY[_u] = "measure"
-for _u in _BARE_UNITS:
-    _UNIT_CATEGORY[_u] = "bare"
-_UNIT_RE = re.compile("|".join(re.escape(u) for u in sorted(_UNIT_CATEGORY, key=len, reverse=True)))
-
-_PER_UNITS = [
-    "平方米", "平米", "千瓦时", "立方米", "人次", "标箱", "千瓦", "亩", "辆", "人", "吨", "台", "套", "年", "月",
-    "个", "家", "次", "场", "件", "小时", "天", "户", "度", "项",
-]
-_PER_RE = re.compile("/(" + "|".join(sorted(_PER_UNITS, key=len, reverse=True)) + ")")
-# 每亩/每平方米 name a unit of measure (per-unit money); 每场/每家 name who a ceiling applies to (scope).
 _PER_PREFIX_RE = re.compile(r"(?:按)?每(平方米|平米|千瓦时|立方米|人次|标箱|千瓦|亩|辆|人|吨|台|套|度)(?:[^\d]{0,6})$")
 _AVG_PREFIX_RE = re.compile(r"(亩|人|户)均")
+# the part above a level that a rate applies to (超出部分, 超过部分, 超出额)
+_FUND_SIZE_RE = re.compile(r"(?:基金|资金池)(?:总)?(?:规模|总额)|设立[^,，;；。]{0,12}规模")
+_EXCESS_BASE_RE = re.compile(r"(?:的)?(?:部分|额|金额|数额)")
 _SCOPE_RE = re.compile(
-    r"单(?:户|个|家|项|笔|台|套)(?:企业|项目|车型|单位|机构|平台|园区|设备|活动)?"
+    r"单(?:户|个|家|项|笔|台|套)(?:企业|项目|车型|单位|机构|平台|园区|设备|活动|品种|产品)?"
+    r"|单(?:品种|产品|个品种|个产品)|每(?:个)?(?:品种|产品)"
     r"|每(?:场|年|家|户|个|项|次|笔|批|季度|月)(?:企业|项目|活动)?"
     r"|同一(?:企业|项目|年度)"
 )
@@ -136,46 +101,6 @@ _SUBJECT_STOPS = re.compile(
 )
 
 
-# Patterns applied at a position of the whole normalised text (Pattern.match(text, pos)) rather
-# than to a slice of the rest of it, which would copy the remainder for every number.
-# match() anchors at pos, so they carry no "^".
-_CHENG_WORD_RE = re.compile(r"成(?:本|功|员|果|立|为|熟|效|长|交|型|品|套|绩|就|都|年|的|果|片|批|规|链|群|像|才)")
-_CHENG_TAIL_RE = re.compile(r"成([一二三四五六七八九])?(?![\u4e00-\u9fff]{0,0}折)")
-_ZHE_WORD_RE = re.compile(r"折(?:旧|算|合|扣|叠|返|现)")
-_COLON_DIGIT_RE = re.compile(r":\d")
-_RATIO_TAIL_RE = re.compile(r":(\d+(?:\.\d+)?)(?![\d:.])")
-_CLOCK_TAIL_RE = re.compile(r"(?::\d+)+")
-_FRACTION_TAIL_RE = re.compile(r"/(\d{1,3})(?![\d/\-])")
-_YEAR_TAIL_RE = re.compile(r"\s*(年|[-~—–至到]\s*(19|20)\d\d|\.\d)")
-_DECIMAL_TAIL_RE = re.compile(r"\.\d")
-_DASH_AMOUNT_RE = re.compile(r"-\s*\d+(?:\.\d+)?\s*(?:" + _UNIT_RE.pattern + ")")
-_GLOSS_RE = re.compile(r"\((?!不?含\))[\u4e00-\u9fff]{1,3}\)(?=及?以[上下])")
-_MARKER_RE = re.compile(r"\((不?含)\)")
-_SUFFIX_RE = re.compile(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)")
-
-
-@dataclass
-class Quantity:
-    """A number with its unit as found in the text, before classification."""
-
-    start: int
-    end: int  # end of number + unit (+ /per)
-    value: Decimal
-    unit: str
-    category: str  # money | percent | discount | time | count | measure | bare | ratio | none
-    number_text: str = ""
-    money_unit: str | None = None
-    per: str | None = None
-    more: bool = False  # 100余家 / 30多个
-    chinese: bool = False
-    low: Decimal | None = None  # ratio terms
-    high: Decimal | None = None
-    rank: bool = False  # 前三名
-    # context, filled in afterwards
-    suffix_end: int = 0
-    suffix: Comparator | None = None
-    marker: bool | None = None  # (含) True, (不含) False, none None
-    excluded: str | None = None
 
 
 @dataclass
@@ -194,242 +119,15 @@ class _Ctx:
     notes: list[str] = field(default_factory=list)
 
 
-_QUOTED_RE = re.compile(r"“[^”“]{0,25}”|\"[^\"]{0,25}\"|《[^》]*》")
+_BAND_LOW_RE = re.compile(r"(?:\(不?含\))?及?以上(?:\(不?含\))?")
+_BAND_JOIN_RE = re.compile(r"\s*(?:至|到)\s*")
 
 
-def _quoted_spans(norm: str) -> QuotedSpans:
-    return QuotedSpans([(m.start(), m.end()) for m in _QUOTED_RE.finditer(norm)])
-
-
-def _try_number(text: str) -> Decimal | None:
-    try:
-        return parse_number(text)
-    except HuiqiError:
-        return None
-
-
-def _scan(norm: str) -> list[Quantity]:
-    """Find every number with its unit; mark the ones that are not quantities (years, codes...)."""
-    out: list[Quantity] = []
-    quoted = _quoted_spans(norm)
-    pos = 0
-    while True:
-        m = _NUM_RE.search(norm, pos)
-        if not m:
-            break
-        s, e = m.start(), m.end()
-        raw = m.group()
-        pos = e
-        chinese = not raw[0].isdigit()
-        # 百分之十 / 千分之五 / 三分之一: denominator first.
-        if norm.startswith("分之", e):
-            num_m = _NUM_RE.match(norm, e + 2)
-            if num_m:
-                pos = num_m.end()
-                numer = _try_number(num_m.group())
-                if raw in ("百", "千", "万"):
-                    try:
-                        pct = parse_percent(norm[s:pos])
-                    except HuiqiError:
-                        continue
-                    out.append(Quantity(s, pos, pct, "%", "percent", norm[s:pos], chinese=True))
-                    continue
-                denom = _try_number(raw)
-                if numer is not None and denom:
-                    out.append(Quantity(s, pos, numer, "分之", "ratio", norm[s:pos], low=numer, high=denom,
-                                        chinese=chinese))
-                continue
-        if chinese:
-            # Chinese numerals only count with a unit and never as ordinals (第一) or inside names.
-            if s > 0 and norm[s - 1] == "第":
-                continue
-            if s in quoted:
-                continue
-            value = _try_number(raw)
-            if value is None or value == 0:
-                # 零部件 / 两高 / 万企 / 亿元企业: not numerals; a shorter tail may still be (十二条 inside 第十二条 is
-                # handled above).
-                continue
-            if norm.startswith("成", e) and len(raw) == 1 and not _CHENG_WORD_RE.match(norm, e):
-                tail = _CHENG_TAIL_RE.match(norm, e)
-                end = tail.end() if tail else e + 1
-                out.append(Quantity(s, end, parse_percent(norm[s:end]), "%", "discount", norm[s:end],
-                                    chinese=True))
-                pos = end
-                continue
-            if norm.startswith("折", e) and len(raw) <= 2 and all(c in CN_DIGITS for c in raw) and not _ZHE_WORD_RE.match(norm, e):
-                out.append(Quantity(s, e + 1, parse_percent(norm[s:e + 1]), "%", "discount", norm[s:e + 1],
-                                    chinese=True))
-                pos = e + 1
-                continue
-            um = _UNIT_RE.match(norm, e)
-            if not um:
-                continue
-            unit = um.group()
-            cat = _UNIT_CATEGORY[unit]
-            if cat == "bare":
-                continue
-            if raw == "一" and cat in ("count", "time"):
-                continue  # 一批 / 一次 / 一个 / 一年: idiom, not a count
-            if cat == "time" and unit == "年":
-                before = norm[max(0, s - 2):s]
-                if not (before.endswith("连续") or before.endswith("近") or norm.startswith("内", um.end())
-                        or norm.startswith("以内", um.end())):
-                    continue
-            q = Quantity(s, um.end(), value, unit, cat, raw, chinese=True,
-                         money_unit=unit if cat == "money" else None)
-            if s > 0 and norm[s - 1] == "前" and cat == "count":
-                q.rank = True
-                q.start = s - 1
-            _attach_per(norm, q)
-            out.append(q)
-            pos = q.end
-            continue
-
-        # Arabic number.
-        q = Quantity(s, e, Decimal(0), "", "none", raw)
-        value = _try_number(raw)
-        if value is None:
-            continue
-        q.value = value
-        out.append(q)
-        # a space stands for "nothing there" so that membership tests below never match an empty string
-        prev = norm[s - 1] if s > 0 else " "
-        nxt = norm[e] if e < len(norm) else " "
-        if re.match(r"[A-Za-z@_+]", prev) or re.match(r"[A-Za-z@_+]", nxt):
-            q.excluded = "identifier"
-            continue
-        if prev == "第":
-            q.excluded = "ordinal"
-            continue
-        if s in quoted:
-            q.excluded = "name"
-            continue
-        # ratio 5:5; clock times (08:30, 08:30:00) are not ratios
-        if nxt == ":" and _COLON_DIGIT_RE.match(norm, e):
-            rm = _RATIO_TAIL_RE.match(norm, e)
-            clock = rm is None or (re.fullmatch(r"\d{1,2}", raw) is not None and re.fullmatch(r"\d{2}", rm.group(1)) is not None)
-            if clock:
-                q.excluded = "time_of_day"
-                tm = _CLOCK_TAIL_RE.match(norm, e)
-                pos = tm.end() if tm else e
-                continue
-            assert rm is not None
-            q.category, q.unit = "ratio", ":"
-            q.low, q.high = value, Decimal(rm.group(1))
-            q.end = rm.end()
-            pos = q.end
-            continue
-        fm = _FRACTION_TAIL_RE.match(norm, e)
-        if fm and prev not in "/-" and len(raw) <= 3:
-            q.category, q.unit = "ratio", "/"
-            q.low, q.high = value, Decimal(fm.group(1))
-            q.end = fm.end()
-            pos = q.end
-            continue
-        # years, dates, document and clause numbers
-        is_year_like = re.fullmatch(r"(19|20)\d\d", raw) is not None
-        if is_year_like and (
-            _YEAR_TAIL_RE.match(norm, e)
-            or re.search(r"(19|20)\d\d\s*[-~—–至到]\s*$", norm[max(0, s - 6):s])
-            or prev in "〔[【"
-        ):
-            q.excluded = "year"
-            continue
-        if nxt == "月" or (nxt == "日" and re.search(r"月\s*$", norm[max(0, s - 2):s])):
-            q.excluded = "date"
-            continue
-        if nxt == "号" or prev in "〔[【" or nxt in "〕]】":
-            q.excluded = "doc_number"
-            continue
-        if re.match(r"[.、.]", nxt or " ") and (s == 0 or norm[s - 1] in "\n(（ " or re.fullmatch(r"\s*", norm[max(0, s - 3):s])):
-            if not _DECIMAL_TAIL_RE.match(norm, e):
-                q.excluded = "clause_number"
-                continue
-        if prev in "(（" and nxt in ")）":
-            q.excluded = "clause_number"
-            continue
-        if nxt == "折" and value < 100 and not _ZHE_WORD_RE.match(norm, e):
-            q.category, q.unit, q.end = "discount", "%", e + 1
-            q.value = parse_percent(norm[s:e + 1])
-            pos = q.end
-            continue
-        head = re.match(r"[余多]", nxt or " ")
-        ustart = e + (1 if head else 0)
-        um = _UNIT_RE.match(norm, ustart)
-        if um:
-            unit = um.group()
-            cat = _UNIT_CATEGORY[unit]
-            if cat == "time" and unit == "年" and is_year_like:
-                q.excluded = "year"
-                continue
-            if norm.startswith("级", um.end()):
-                q.excluded = "grade"  # 500亿级 / 10亿级企业: a size class in a name
-                pos = um.end()
-                continue
-            q.unit, q.category, q.end, q.more = unit, cat, um.end(), bool(head)
-            if cat == "money":
-                q.money_unit = unit
-            if s > 0 and norm[s - 1] == "前" and cat == "count":
-                q.rank = True
-                q.start = s - 1
-            _attach_per(norm, q)
-            pos = q.end
-            continue
-        if norm.startswith("大", e) and value < 100 and "." not in raw:
-            q.unit, q.category, q.end = "大", "count", e + 1
-            pos = q.end
-            continue
-        if re.fullmatch(r"\d+\.0", raw) or ("." in raw and len(raw) <= 4 and nxt in "版代"):
-            q.excluded = "version"
-            continue
-        if "." not in raw and len(raw) >= 4:
-            q.excluded = "code"
-            continue
-        if prev == "-" or nxt == "-":
-            if not _DASH_AMOUNT_RE.match(norm, e):
-                q.excluded = "code"
-                continue
-    return out
-
-
-def _attach_per(norm: str, q: Quantity) -> None:
-    if q.category not in ("money", "measure", "count"):
-        return
-    pm = _PER_RE.match(norm, q.end)
-    if pm:
-        q.per = pm.group(1)
-        q.unit = q.unit + "/" + q.per
-        q.end = pm.end()
-
-
-def _suffix(norm: str, q: Quantity) -> None:
-    i = q.end
-    # 5家(个)以上: a unit gloss in brackets does not end the figure
-    gloss = _GLOSS_RE.match(norm, i)
-    if gloss:
-        i = gloss.end()
-    mk = _MARKER_RE.match(norm, i)
-    if mk:
-        q.marker = mk.group(1) == "含"
-        i = mk.end()
-    sm = _SUFFIX_RE.match(norm, i)
-    if sm:
-        word = sm.group(1)
-        i = sm.end()
-        mk2 = _MARKER_RE.match(norm, i)
-        if mk2:
-            q.marker = mk2.group(1) == "含"
-            i = mk2.end()
-        if word.endswith("以上"):
-            q.suffix = Comparator.GT if q.marker is False else Comparator.GE
-        elif word.endswith("以下"):
-            q.suffix = Comparator.LT if q.marker is False else Comparator.LE
-        elif word in ("以内", "之内", "内"):
-            q.suffix = Comparator.LE
-        else:
-            q.suffix = Comparator.APPROX
-    q.suffix_end = i
+def _comparable(q: Quantity) -> Decimal:
+    """A range's ends compared in one unit: 5000万元 is less than 1亿元."""
+    if q.category == "money" and q.money_unit:
+        return q.value * money_multiplier(q.money_unit)
+    return q.value
 
 
 def _find_prefix(left: str) -> tuple[Comparator, bool, int] | None:
@@ -442,6 +140,8 @@ def _find_prefix(left: str) -> tuple[Comparator, bool, int] | None:
             ok = gap <= _MAX_PREFIX_GAP
             if word in _SHORT_WORDS:
                 ok = gap <= 1 and not (idx > 0 and left[idx - 1] in _SHORT_WORDS[word])
+            if ok and cmp == Comparator.GT and _EXCESS_BASE_RE.match(left, end):
+                ok = False  # 超出部分的20% / 超出额0.5%: the base of a rate, not a comparison
             if ok:
                 key = (end, len(word))
                 if best is None or key > (best[0], best[1]):
@@ -498,10 +198,10 @@ def extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
 
 def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     norm = normalize(text)
-    quantities = _scan(norm)
+    quantities = scan_quantities(norm)
     for q in quantities:
         if q.excluded is None and q.category != "none":
-            _suffix(norm, q)
+            read_suffix(norm, q)
 
     live = [q for q in quantities if q.excluded is None and q.category != "none"]
     unparsed = [
@@ -523,21 +223,28 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
             nxt = all_sorted[i + 1]
             low_end = q.suffix_end if q.category != "none" else q.end
             if q.category == "none":
-                mk = _MARKER_RE.match(norm, q.end)
+                mk = MARKER_RE.match(norm, q.end)
                 if mk:
                     q.marker = mk.group(1) == "含"
                     low_end = mk.end()
             between = norm[low_end:nxt.start]
+            # a band of a tier table: 1000万元及以上至5000万元, 5000万元以上至1亿元
+            band_low = (
+                q.suffix in (Comparator.GE, Comparator.GT)
+                and _BAND_LOW_RE.fullmatch(norm, q.end, q.suffix_end) is not None
+                and _BAND_JOIN_RE.fullmatch(between) is not None
+            )
             if (
                 nxt.category not in ("none", "ratio")
                 and re.fullmatch(r"\s*(?:至|到|-|~|—{1,2}|–)\s*", between)
-                and (q.category == "none" or (q.category == nxt.category and q.suffix is None))
-                and q.value <= nxt.value
+                and (q.category == "none" or (q.category == nxt.category and (q.suffix is None or band_low)))
+                and _comparable(q) <= _comparable(nxt)
             ):
                 if q.category == "none":
                     q.category, q.unit, q.money_unit, q.per = nxt.category, nxt.unit, nxt.money_unit, nxt.per
                     pending_none.pop(id(q), None)
                 partner[id(q)] = nxt
+                q.band_low = band_low
                 skip.add(id(nxt))
                 merged.append(q)
                 continue
@@ -586,7 +293,92 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
 
     basis = _basis_starts(ctxs)
     provisions = [_classify(c, basis, norm, text) for c in ctxs]
+    _settle_tiers(provisions, ctxs, norm)
     return provisions, unparsed
+
+
+def _band_start(p: Provision, c: _Ctx) -> bool:
+    """A band of a tier table: a range whose low end says 以上, or an open money threshold X以上."""
+    if p.kind == ProvisionKind.RANGE:
+        return c.q.band_low
+    return (
+        p.kind == ProvisionKind.THRESHOLD
+        and p.yuan is not None
+        and c.prefix is None
+        and c.q.suffix in (Comparator.GE, Comparator.GT)
+    )
+
+
+def _settle_tiers(provisions: list[Provision], ctxs: list[_Ctx], norm: str) -> None:
+    """Ends and amounts of the bands of a tier table, in place.
+
+    固定资产投资1000万元及以上至5000万元的,奖励30万元;5000万元以上至1亿元的,奖励80万元;1亿元以上的,
+    奖励150万元: the bands share their boundaries, so each boundary belongs to one band. A low end
+    marked (含)/(不含) says so itself. When the table writes some low ends 及以上 and others a bare
+    以上, the contrast is the drafter's: a bare 以上 leaves out the boundary, which then closes the
+    band below (5000万元 falls in the first band, 1亿元 in the second). Without such a contrast 以上
+    keeps its statutory inclusive meaning and the band below ends just under it. Each band then
+    gets the money granted for it: the amount in its own clause, or, for "…分别奖励A、B、C", the
+    amounts in order.
+    """
+    bands = [i for i, (p, c) in enumerate(zip(provisions, ctxs, strict=True)) if _band_start(p, c)]
+    if not any(provisions[i].kind == ProvisionKind.RANGE for i in bands):
+        return
+    groups: list[list[int]] = []
+    for i in bands:
+        para = sentence_bounds(norm, ctxs[i].q.start, "。\n")
+        if groups and sentence_bounds(norm, ctxs[groups[-1][-1]].q.start, "。\n") == para:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    for group in groups:
+        if len(group) < 2 or not any(provisions[i].kind == ProvisionKind.RANGE for i in group):
+            continue
+        low_words = [norm[ctxs[i].q.end : ctxs[i].q.suffix_end] for i in group]
+        contrast = any("及以上" in w for w in low_words) and any("及以上" not in w for w in low_words)
+        previous: int | None = None
+        for i, word in zip(group, low_words, strict=True):
+            p, q = provisions[i], ctxs[i].q
+            if q.marker is not None:
+                low_inclusive = q.marker
+            else:
+                low_inclusive = not (contrast and "及以上" not in word)
+            low_yuan = p.low_yuan if p.kind == ProvisionKind.RANGE else p.yuan
+            if p.kind == ProvisionKind.RANGE:
+                provisions[i] = p.model_copy(update={"low_inclusive": low_inclusive})
+            else:
+                provisions[i] = p.model_copy(update={"comparator": Comparator.GE if low_inclusive else Comparator.GT})
+            if previous is not None:
+                prev, prev_hi = provisions[previous], ctxs[previous].range_with
+                if (
+                    prev.kind == ProvisionKind.RANGE
+                    and prev_hi is not None
+                    and prev_hi.marker is None
+                    and prev.high_yuan == low_yuan
+                ):
+                    provisions[previous] = prev.model_copy(update={"high_inclusive": not low_inclusive})
+            previous = i
+        _band_amounts(provisions, group, ctxs, norm)
+
+
+def _band_amounts(provisions: list[Provision], group: list[int], ctxs: list[_Ctx], norm: str) -> None:
+    end_of_list = sentence_bounds(norm, ctxs[group[-1]].q.start, "。\n")[1]
+    stops = [*group[1:], len(provisions)]
+    granted: list[list[int]] = []
+    for i, stop in zip(group, stops, strict=True):
+        granted.append([
+            j for j in range(i + 1, stop)
+            if provisions[j].kind in (ProvisionKind.AMOUNT, ProvisionKind.CAP)
+            and provisions[j].yuan is not None
+            and ctxs[j].q.start < end_of_list
+        ])
+    if all(granted):
+        for i, amounts in zip(group, granted, strict=True):
+            provisions[i] = provisions[i].model_copy(update={"band_yuan": provisions[amounts[0]].yuan})
+    elif not any(granted[:-1]) and len(granted[-1]) == len(group):
+        # 分别奖励20万元、50万元、100万元 after the list of bands
+        for i, j in zip(group, granted[-1], strict=True):
+            provisions[i] = provisions[i].model_copy(update={"band_yuan": provisions[j].yuan})
 
 
 def _basis_starts(ctxs: list[_Ctx]) -> list[int]:
@@ -647,7 +439,11 @@ def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
         marked = q.marker is not None or hi_q.marker is not None
         low_inc = q.marker if q.marker is not None else True
         high_inc = hi_q.marker if hi_q.marker is not None else (not marked)
-        return Provision(kind=ProvisionKind.RANGE, low=q.value, high=hi_q.value, low_inclusive=low_inc,
+        high_value = hi_q.value
+        if q.money_unit and hi_q.money_unit and q.money_unit != hi_q.money_unit:
+            # 5000万元以上至1亿元: both ends in the low end's unit (1亿元 = 10000万元)
+            high_value = tidy(hi_q.value * money_multiplier(hi_q.money_unit) / money_multiplier(q.money_unit))
+        return Provision(kind=ProvisionKind.RANGE, low=q.value, high=high_value, low_inclusive=low_inc,
                          high_inclusive=high_inc, low_yuan=yuan_of(q), high_yuan=yuan_of(hi_q),
                          per=per, **base)  # type: ignore[arg-type]
 
@@ -663,7 +459,8 @@ def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
         scope = scope_m.group() if scope_m else None
         if per is not None and scope is not None and scope.endswith(per):
             scope = None
-        if not c.incentive:
+        if not c.incentive or _FUND_SIZE_RE.search(c.left):
+            # 基金规模不低于1亿元: the size of a fund the government sets up, not a condition on firms
             return Provision(kind=ProvisionKind.QUANTITY, value=q.value, yuan=yuan, comparator=comparator,
                              upper_bound=ceiling, per=per, **base)  # type: ignore[arg-type]
         upper = ceiling or (q.suffix == Comparator.LE and q.suffix_end > q.end

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from huiqi.document import Document, ProvisionKind
+from huiqi.document import Comparator, Document, ProvisionKind
 
 MONEY_KINDS = {
     ProvisionKind.AMOUNT,
@@ -135,6 +135,11 @@ def score_document(doc: Document, gold: dict[str, Any]) -> dict[str, Score]:
     scores["money_found"] = _multiset_score(pred_money, gold_money, label)
     scores["money"] = _multiset_score(pred_money_full, gold_money_full, label)
 
+    if "bands" in gold:
+        scores["bands"] = _score_bands(doc, gold, label)
+    if "other" in gold:
+        scores["other_kinds"] = _score_other(doc, gold, label)
+
     meta = gold.get("metadata") or {}
     meta_pred: list[tuple[str, str]] = []
     meta_gold: list[tuple[str, str]] = []
@@ -166,6 +171,44 @@ def score_document(doc: Document, gold: dict[str, Any]) -> dict[str, Score]:
     ]
     scores["targets_detail"] = _multiset_score(pred_t_full, gold_t_full, label)
     return scores
+
+
+def _score_bands(doc: Document, gold: dict[str, Any], label: str) -> Score:
+    """Bands of tier tables: both ends with their inclusiveness, and the money of the band."""
+    def key(measure: str, low: Any, high: Any, low_inc: Any, high_inc: Any, band: Any) -> tuple[str, ...]:
+        return (measure, f"{_dec(low)}..{_dec(high)}", f"{low_inc}/{high_inc}", _dec(band))
+
+    pred: list[tuple[str, ...]] = []
+    for m in doc.measures:
+        for p in m.provisions:
+            if p.band_yuan is None and not (p.kind == ProvisionKind.RANGE and p.low_yuan is not None):
+                continue
+            if p.kind == ProvisionKind.RANGE:
+                pred.append(key(m.key, p.low_yuan, p.high_yuan, p.low_inclusive, p.high_inclusive, p.band_yuan))
+            else:  # an open-ended top band: X以上
+                low_inc = p.comparator == Comparator.GE
+                pred.append(key(m.key, p.yuan, None, low_inc, None, p.band_yuan))
+    wanted = [
+        key(g["measure"], g.get("low_yuan"), g.get("high_yuan"), g.get("low_inclusive"), g.get("high_inclusive"),
+            g.get("band_yuan"))
+        for g in gold.get("bands") or []
+    ]
+    return _multiset_score(pred, wanted, label)
+
+
+def _score_other(doc: Document, gold: dict[str, Any], label: str) -> Score:
+    """Kinds other than money (rates, quantities, time limits) with value and comparator, for the
+    (measure, kind) pairs the gold annotates."""
+    entries = gold.get("other") or []
+    annotated = {(g["measure"], g["kind"]) for g in entries}
+    pred = [
+        (m.key, p.kind.value, _dec(p.value), p.comparator.value if p.comparator else "-")
+        for m in doc.measures
+        for p in m.provisions
+        if (m.key, p.kind.value) in annotated
+    ]
+    wanted = [(g["measure"], g["kind"], _dec(g.get("value")), g.get("comparator") or "-") for g in entries]
+    return _multiset_score(pred, wanted, label)
 
 
 def load_gold(path: Path) -> dict[str, Any]:

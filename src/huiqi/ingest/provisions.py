@@ -254,16 +254,17 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     unparsed = [s for s in unparsed if s.start in pending_starts]
     live = merged
 
+    flow = _join_soft_breaks(norm)
     ctxs: list[_Ctx] = []
     prev_end = 0
     for q in live:
-        ph_start, _ = sentence_bounds(norm, q.start, _PHRASE_BREAK)
+        ph_start, _ = sentence_bounds(flow, q.start, _PHRASE_BREAK)
         left_start = max(ph_start, prev_end)
         left = norm[left_start:q.start]
         c = _Ctx(q=q, left=left, left_start=left_start)
         c.range_with = partner.get(id(q))
         c.prefix = _find_prefix(left)
-        c.sentence = sentence_bounds(norm, q.start, _SENT_BREAK)
+        c.sentence = sentence_bounds(flow, q.start, _SENT_BREAK)
         sent = norm[c.sentence[0]:c.sentence[1]]
         c.incentive = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
         tail_end = (c.range_with.suffix_end if c.range_with else q.suffix_end)
@@ -379,6 +380,20 @@ def _band_amounts(provisions: list[Provision], group: list[int], ctxs: list[_Ctx
         # 分别奖励20万元、50万元、100万元 after the list of bands
         for i, j in zip(group, granted[-1], strict=True):
             provisions[i] = provisions[i].model_copy(update={"band_yuan": provisions[j].yuan})
+
+
+# A line break inside a sentence (pages converted from PDF break lines anywhere, even inside
+# 5000 / 萬元) does not end it: only one after closing punctuation or before a numbered item does.
+_SOFT_BREAK_RE = re.compile(
+    r"(?<=[^\s。;；!！?？:：)）])[^\S\n]*\n(?=[^\S\n]*(?![一二三四五六七八九十]{1,3}[、.]|[(（]|\d{1,2}[.、)）]|第|——|[①-⑳])\S)"
+)
+
+
+def _join_soft_breaks(norm: str) -> str:
+    """``norm`` with soft line breaks turned into spaces (same length), for sentence bounds only."""
+    if "\n" not in norm:
+        return norm
+    return _SOFT_BREAK_RE.sub(lambda m: m.group().replace("\n", " "), norm)
 
 
 def _basis_starts(ctxs: list[_Ctx]) -> list[int]:

@@ -129,3 +129,87 @@ def test_seed_002_metadata() -> None:
     assert m.title == "十堰市推进工业经济稳增长快转型高质量发展若干政策意见(2018-2020)"
     assert m.status == "draft" and m.status_label == "送审稿"
     assert m.region.province == "湖北省" and m.region.county is None
+
+
+# --- real published pages (issue 14) ---------------------------------------------------
+
+_BODY = "某县人民政府关于印发某县扶持企业发展若干措施的通知\n一、支持投资。对项目给予奖励10万元。\n二、强化服务。\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "索引号 | 0001/2024-01 | 文号 | 某政发〔2024〕6号 | 成文日期 | 2024-02-29 | 发布日期 | 2024-03-05 | 有效性 | 有效",
+        "索引号\n0001/2024-01\n文号\n某政发〔2024〕6号\n成文日期\n2024-02-29\n发布日期\n2024-03-05\n有效性\n有效",
+        "索引号 文号 成文日期 发布日期 有效性\n0001/2024-01 某政发〔2024〕6号 2024-02-29 2024-03-05 有效",
+        "索引号:0001/2024-01 文号:某政发〔2024〕6号 成文日期:2024-02-29 发布日期:2024-03-05 有效性:有效",
+    ],
+    ids=["pipes", "one-per-line", "key-row", "row"],
+)
+def test_portal_header_table_layouts(tmp_path, header: str) -> None:
+    from huiqi.ingest.pipeline import ingest_file
+
+    page = tmp_path / "page.txt"
+    page.write_text("首页 >> 走进某县 >> 投资政策\n" + header + "\n" + _BODY, encoding="utf-8")
+    doc = ingest_file(page)
+    assert doc.title == "某县人民政府关于印发某县扶持企业发展若干措施的通知"
+    assert (doc.doc_number, doc.signed_date, doc.published_date) == ("某政发〔2024〕6号", date(2024, 2, 29), date(2024, 3, 5))
+    assert doc.issuers == ["某县人民政府"]
+
+
+def test_traditional_header_table_keeps_number_and_date(tmp_path) -> None:
+    from huiqi.ingest.pipeline import ingest_file
+
+    page = tmp_path / "trad.txt"
+    page.write_text("文號: | 硯政發〔2021〕5號 | 成文日期: | 2021-01-08 |\n" + _BODY, encoding="utf-8")
+    doc = ingest_file(page)
+    assert (doc.doc_number, doc.signed_date) == ("砚政发〔2021〕5号", date(2021, 1, 8))
+
+
+def test_breadcrumb_and_unified_number_never_in_the_title(tmp_path) -> None:
+    from huiqi.ingest.pipeline import ingest_file
+
+    page = tmp_path / "crumbs.txt"
+    page.write_text(">> 走进某县 >> 投资某县 >> 投资政策\n文件统一编号:MXD01-2024-0001\n" + _BODY, encoding="utf-8")
+    assert ingest_file(page).title == "某县人民政府关于印发某县扶持企业发展若干措施的通知"
+
+
+def test_information_source_is_not_the_issuer() -> None:
+    m = extract_metadata("信息来源:县经济商务局", "关于支持企业发展的若干措施\n一、支持投资。给予奖励。\n")
+    assert m.issuers == []
+
+
+def test_two_issuers_signature_date_without_separators_and_validity_from_signing() -> None:
+    body = (
+        "中共某某县委 某某县人民政府关于支持重大项目的若干政策\n一、支持投资。给予奖励。\n"
+        "二、本政策自发布之日起施行,暂定三年有效期。\n中共某某县委\n某某县人民政府\n2024229\n"
+    )
+    m = extract_metadata("", body)
+    assert m.issuers == ["中共某某县委", "某某县人民政府"]
+    assert m.signed_date == date(2024, 2, 29)
+    # three years from 29 February: the expiry year has no 29 February, so the month end (民法典 第202条)
+    assert (m.effective_from, m.effective_to) == (date(2024, 2, 29), date(2027, 2, 28))
+
+
+def test_date_in_brackets_under_the_title() -> None:
+    m = extract_metadata("", "某县人民政府关于促进产业发展的若干政策\n(2023年2月8日)\n一、支持研发。给予奖励。\n")
+    assert m.signed_date == date(2023, 2, 8)
+
+
+def test_quoted_term_does_not_end_a_title() -> None:
+    assert extract_metadata("", "某县人民政府关于实施\n“一事一议”\n招商政策的通知\n各乡镇:\n").title == (
+        "某县人民政府关于实施“一事一议”招商政策的通知")
+    flat = "某县人民政府关于支持重大项目“一事一议”的若干政策 为加快发展,制定本政策。一、支持投资。对项目给予奖励。" * 3
+    assert extract_metadata("", flat).title == "某县人民政府关于支持重大项目“一事一议”的若干政策"
+
+
+def test_region_from_the_complete_division_table() -> None:
+    assert find_region(["金华市婺城区人民政府办公室"]).model_dump() == {"province": "浙江省", "city": "金华市", "county": "婺城区"}
+    assert find_region(["中共浦江县委 浦江县人民政府"]).model_dump() == {"province": "浙江省", "city": "金华市", "county": "浦江县"}
+    assert find_region(["砚山县人民政府"]).city == "文山壮族苗族自治州"
+    assert find_region(["仙桃市人民政府"]).model_dump() == {"province": "湖北省", "city": None, "county": "仙桃市"}
+    # an ambiguous district name is resolved by the other place the texts name
+    assert find_region(["鼓楼区人民政府"], ["福州市"]).city == "福州市"
+    assert find_region(["鼓楼区人民政府"]).model_dump() == {"province": None, "city": None, "county": "鼓楼区"}
+    # two-character names only at a name boundary: 主城区 is not the district 城区
+    assert find_region(["关于加快主城区发展的意见"]).county is None

@@ -183,3 +183,24 @@ def test_attachment_list_without_body() -> None:
     assert [m.key for m in r.measures] == ["一", "二"]
     assert r.measures[-1].text == "二、保障\n加强领导。"
     assert text[r.trailer[0] :].startswith("附件:1.某市奖励办法")
+
+
+# --- real published pages (issue 14) ---------------------------------------------------
+
+
+def test_arabic_numbered_articles_with_and_without_spaces() -> None:
+    text = "第8条 适用范围。本办法适用于工业企业。\n第9条 奖励。给予奖励。\n第 1 0 条 解释。由县政府解释。\n"
+    measures = segment(text).measures
+    assert [m.key for m in measures] == ["8", "9", "10"]
+    assert [m.style for m in measures] == ["第1条"] * 3
+    assert measures[2].title == "解释"
+    # 第19条 cited inside a sentence is not a heading
+    assert keys("第1条 依据。按照《条例》第19条执行。\n第2条 其他。\n") == ["1", "2"]
+
+
+def test_page_holding_one_measure_of_a_larger_policy() -> None:
+    result = segment("(十六)支持企业技术改造。对技改项目给予补助。(责任单位:区经信局)\n")
+    assert [(m.label, m.style, m.title) for m in result.measures] == [("十六", "(一)", "支持企业技术改造")]
+    assert NO_STRUCTURE_WARNING not in result.warnings
+    # an ordinary document still starts its numbering at one: a lone (三) inside prose stays prose
+    assert keys("一、总则\n对企业给予支持,详见(三)项。\n二、附则\n") == ["一", "二"]

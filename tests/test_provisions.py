@@ -310,3 +310,54 @@ def test_every_seed_clause_extracts_with_exact_spans() -> None:
         for u in unparsed:
             assert clause[u.start:u.end] == u.text
     assert money >= 60
+
+
+# --- real published pages (issue 14) ---------------------------------------------------
+
+
+def test_number_and_unit_separated_by_spaces_or_a_line_break() -> None:
+    spaced = one("对首次上规企业,给予 30 万元奖励。", K.AMOUNT)
+    assert spaced.yuan == 300_000 and spaced.text == "30 万元"
+    assert [p.yuan for p in provs("分别给予100万元和30 万元的奖励。") if p.kind == K.AMOUNT] == [1_000_000, 300_000]
+    split_unit = one("单家企业最高补助50 万\n元。", K.CAP)
+    assert split_unit.yuan == 500_000 and split_unit.unit == "万元"
+    # a PDF line break between the number and the unit does not end the sentence either
+    broken = provs("对年销售收入首次突破5000\n万元的,奖励 10 万元。")
+    assert [(p.kind, p.yuan, p.comparator) for p in broken] == [
+        (K.THRESHOLD, 50_000_000, C.GT), (K.AMOUNT, 100_000, C.EQ)]
+    # spaced years and article numbers are not money: 第 1 0 条, 2024 年
+    assert provs("第 1 0 条 本政策自2024 年起执行。") == []
+
+
+def test_bands_of_a_tier_table() -> None:
+    text = ("按固定资产投资额分档奖励:固定资产投资1000万元及以上至5000万元的,奖励30万元;"
+            "5000万元以上至1亿元的,奖励80万元;1亿元以上的,奖励150万元。")
+    found = provs(text)
+    bands = [p for p in found if p.band_yuan is not None]
+    assert [(p.kind, p.low_yuan, p.high_yuan, p.low_inclusive, p.high_inclusive, p.band_yuan) for p in bands[:2]] == [
+        (K.RANGE, 10_000_000, 50_000_000, True, True, 300_000),
+        (K.RANGE, 50_000_000, 100_000_000, False, True, 800_000),
+    ]
+    top = bands[2]
+    assert (top.kind, top.yuan, top.comparator, top.band_yuan) == (K.THRESHOLD, 100_000_000, C.GT, 1_500_000)
+    assert bands[1].low == 5000 and bands[1].high == 10000 and bands[1].unit == "万元"  # one unit for both ends
+
+
+def test_bands_without_contrast_keep_statutory_meaning_and_amounts_in_order() -> None:
+    text = "年营业收入500万元以上至1000万元、1000万元以上至2000万元的企业,分别奖励5万元、10万元。"
+    bands = [p for p in provs(text) if p.kind == K.RANGE]
+    # 以上 includes its number, so the band below ends just under the shared boundary
+    assert [(p.low_inclusive, p.high_inclusive, p.band_yuan) for p in bands] == [(True, False, 50_000), (True, True, 100_000)]
+
+
+def test_provision_kinds_of_real_pages() -> None:
+    scoped = one("按研发投入的20%给予补助,单品种最高奖励不超过300万元。", K.CAP)
+    assert (scoped.yuan, scoped.scope, scoped.upper_bound) == (3_000_000, "单品种", True)
+    excess = one("按超出部分的20%给予奖励,最高奖励不超过50万元。", K.RATE)
+    assert excess.comparator == C.EQ and excess.value == 20
+    assert one("按融资额超出额0.5%给予奖励。", K.RATE).comparator == C.EQ
+    assert one("对年产值首次突破1千万的企业,一次性奖励10万元。", K.THRESHOLD).yuan == 10_000_000
+    fund = one("设立产业基金,基金规模不低于1亿元,对落户项目给予股权投资支持。")
+    assert (fund.kind, fund.yuan, fund.comparator) == (K.QUANTITY, 100_000_000, C.GE)
+    # 超过 before a figure is still a comparison
+    assert one("对年销售额超过5000万元的企业给予奖励。", K.THRESHOLD).comparator == C.GT

@@ -304,9 +304,25 @@ def strip_boilerplate(text: str) -> Cleaned:
     )
 
 
+def key_row_cells(line: str) -> list[str] | None:
+    """The keys of a header row that holds only keys (索引号 文号 成文日期 发布日期 有效性), else None."""
+    cells = [c for c in re.split(r"[\s|｜]+", line.strip(" \t\u3000|｜")) if c]
+    if len(cells) < 2 or not all(re.fullmatch(rf"(?:{_META_KEY_ALT})[:：]?", c) for c in cells):
+        return None
+    return [c.rstrip(":：") for c in cells]
+
+
 def _attach_meta_values(simplified: list[str], kind: list[str]) -> None:
-    """A key alone on its line (索引号 / 011081002/2020-16303) owns the next short value line."""
+    """A key alone on its line (索引号 / 011081002/2020-16303) owns the next short value line; a row
+    of keys owns the next row when it has as many cells (a header table flattened row by row)."""
     for i, s in enumerate(simplified):
+        keys = key_row_cells(s)
+        if keys is not None and i + 1 < len(simplified):
+            kind[i] = "meta"
+            values = [c for c in re.split(r"\s+|[|｜]", simplified[i + 1].strip(" \t\u3000|｜")) if c]
+            if len(values) == len(keys):
+                kind[i + 1] = "meta"
+            continue
         if kind[i] != "meta" or not _META_KEY_ONLY.match(s):
             continue
         j = i + 1

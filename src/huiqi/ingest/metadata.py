@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from huiqi.document import Region
+from huiqi.ingest.boilerplate import key_row_cells
 from huiqi.ingest.outline import parse_cn_number, trailer
 from huiqi.ingest.regions import find_region
 
@@ -123,6 +124,16 @@ _KEY_RE = re.compile(rf"(?<![\u4e00-\u9fff])({_KEYS})\s*[:：]?")
 
 def _header_fields(header: str) -> dict[str, str]:
     fields: dict[str, str] = {}
+    # a row of keys over a row of values: 索引号 文号 成文日期 … / 0001 某政发〔2024〕6号 2024-02-29 …
+    rows = [ln for ln in header.splitlines() if ln.strip()]
+    for k, row in enumerate(rows[:-1]):
+        keys = key_row_cells(row)
+        if keys is None:
+            continue
+        values = [c for c in re.split(r"\s+|[|｜]", rows[k + 1].strip(" \t\u3000|｜")) if c]
+        if len(values) == len(keys):
+            for key, value in zip(keys, values, strict=True):
+                fields.setdefault(_canonical_key(key), value)
     lines = [ln.strip() for ln in header.replace("|", "\n").splitlines()]
     lines = [ln for ln in lines if ln]
     i = 0
@@ -144,6 +155,11 @@ def _header_fields(header: str) -> dict[str, str]:
             fields.setdefault(m.group(1), value)
         i += 1
     return fields
+
+
+def _canonical_key(key: str) -> str:
+    m = _KEY_RE.fullmatch(key)
+    return m.group(1) if m else key
 
 
 # ---------------------------------------------------------------------------------------

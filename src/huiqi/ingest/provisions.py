@@ -255,6 +255,7 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     live = merged
 
     flow = _join_soft_breaks(norm)
+    incentive_of: dict[tuple[int, int], bool] = {}
     ctxs: list[_Ctx] = []
     prev_end = 0
     for q in live:
@@ -265,8 +266,11 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
         c.range_with = partner.get(id(q))
         c.prefix = _find_prefix(left)
         c.sentence = sentence_bounds(flow, q.start, _SENT_BREAK)
-        sent = norm[c.sentence[0]:c.sentence[1]]
-        c.incentive = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
+        incentive = incentive_of.get(c.sentence)
+        if incentive is None:  # once per sentence: a page without full stops is one long sentence
+            sent = norm[c.sentence[0]:c.sentence[1]]
+            incentive = incentive_of[c.sentence] = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
+        c.incentive = incentive
         tail_end = (c.range_with.suffix_end if c.range_with else q.suffix_end)
         c.grant = bool(_GRANT_BEFORE_RE.search(left) or _GRANT_AFTER_RE.match(norm, tail_end))
         c.condition = bool(_CONDITION_AFTER_RE.match(norm, tail_end))

@@ -13,6 +13,7 @@ value = the lower end with ge. "保持在8%左右、力争达到9%" is one targe
 
 from __future__ import annotations
 
+import bisect
 import re
 from decimal import Decimal
 
@@ -122,15 +123,14 @@ def extract_targets(text: str) -> list[Target]:
     provisions = provisions_for_reading(text)
     targets: list[Target] = []
     prev_phrase_text = ""
+    facts = _SpanFacts(norm)
     for i, p in enumerate(provisions):
         if not _candidate(p):
             continue
         s_start, s_end = _bounds(norm, p.start, _SENT_BREAK)
         c_start, c_end = _bounds(norm, p.start, _CLAUSE_BREAK)
         ph_start, ph_end = _bounds(norm, p.start, _PHRASE_BREAK)
-        clause = norm[c_start:c_end]
-        sentence_before = norm[s_start:p.start]
-        if _BENEFIT_RE.search(clause) or (_ELIGIBILITY_RE.search(norm[ph_start:ph_end]) and p.kind != ProvisionKind.TIME_LIMIT):
+        if facts.benefit(c_start, c_end) or (facts.eligibility(ph_start, ph_end) and p.kind != ProvisionKind.TIME_LIMIT):
             continue
         if _QUALIFIES_NOUN_RE.match(norm, p.end):
             continue  # qualifies a noun: 过10亿元的项目
@@ -140,7 +140,7 @@ def extract_targets(text: str) -> list[Target]:
             continue
         noun_follows = bool(_NOUN_RE.match(norm, p.end)) and not _NOT_NOUN_RE.match(norm, p.end)
         followed_by_count = _count_follows(provisions, i, ph_start, ph_end)
-        if not _GOAL_MARKER_RE.search(norm[s_start:s_end]) and p.kind != ProvisionKind.TIME_LIMIT:
+        if not facts.goal(s_start, s_end) and p.kind != ProvisionKind.TIME_LIMIT:
             continue
         verb_before = False
         if _is_money(p) or p.unit in ("%",):
@@ -150,7 +150,7 @@ def extract_targets(text: str) -> list[Target]:
             if p.unit == "%":
                 strong = bool(re.search(r"(?:以上|左右)$", p.text)) or bool(
                     re.search(r"(?:达到|达|超过|保持在|稳定在)$", norm[ph_start:p.start]))
-                if not (_PCT_MARKER_RE.search(sentence_before) or strong):
+                if not (facts.percent_marker_before(s_start, s_end, p.start) or strong):
                     continue
         else:
             at_end = not noun_follows
@@ -159,8 +159,7 @@ def extract_targets(text: str) -> list[Target]:
                 continue
             if p.kind == ProvisionKind.QUANTITY and noun_follows:
                 continue
-        years = _YEAR_RE.findall(sentence_before)
-        year = int(years[-1]) if years else None
+        year = facts.last_year_before(s_start, s_end, p.start)
         fallback = re.sub(r"^[^\u4e00-\u9fff]+", "", prev_phrase_text)[-16:] if ph_start > s_start else ""
         if ph_start > 0:
             pp_start, _ = _bounds(norm, max(ph_start - 1, 0), _PHRASE_BREAK)
@@ -191,6 +190,55 @@ def extract_targets(text: str) -> list[Target]:
                        stretch_value=None, text=text[p.start:p.end], start=p.start, end=p.end, measure=None)
             )
     return _merge_stretch(targets, norm)
+
+
+class _SpanFacts:
+    """What the goal tests need to know about each sentence, clause and phrase, worked out once
+    per span rather than once per figure in it: a page flattened without full stops is one long
+    sentence, and rescanning it for every figure made the stage quadratic."""
+
+    def __init__(self, norm: str) -> None:
+        self.norm = norm
+        self._benefit: dict[tuple[int, int], bool] = {}
+        self._eligibility: dict[tuple[int, int], bool] = {}
+        self._goal: dict[tuple[int, int], bool] = {}
+        self._percent: dict[tuple[int, int], list[int]] = {}  # ends of 力争/目标/年均… matches
+        self._years: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (end, year) of 2025年
+
+    def benefit(self, start: int, end: int) -> bool:
+        key = (start, end)
+        if key not in self._benefit:
+            self._benefit[key] = _BENEFIT_RE.search(self.norm, start, end) is not None
+        return self._benefit[key]
+
+    def eligibility(self, start: int, end: int) -> bool:
+        key = (start, end)
+        if key not in self._eligibility:
+            self._eligibility[key] = _ELIGIBILITY_RE.search(self.norm[start:end]) is not None
+        return self._eligibility[key]
+
+    def goal(self, start: int, end: int) -> bool:
+        key = (start, end)
+        if key not in self._goal:
+            self._goal[key] = _GOAL_MARKER_RE.search(self.norm[start:end]) is not None
+        return self._goal[key]
+
+    def percent_marker_before(self, start: int, end: int, pos: int) -> bool:
+        key = (start, end)
+        ends = self._percent.get(key)
+        if ends is None:
+            ends = self._percent[key] = [start + m.end() for m in _PCT_MARKER_RE.finditer(self.norm[start:end])]
+        return bool(ends) and ends[0] <= pos
+
+    def last_year_before(self, start: int, end: int, pos: int) -> int | None:
+        key = (start, end)
+        years = self._years.get(key)
+        if years is None:
+            years = self._years[key] = [
+                (start + m.end(), int(m.group(1))) for m in _YEAR_RE.finditer(self.norm[start:end])
+            ]
+        i = bisect.bisect_right(years, (pos, 10**6))
+        return years[i - 1][1] if i else None
 
 
 def _count_follows(provisions: list[Provision], i: int, ph_start: int, ph_end: int) -> bool:

@@ -687,15 +687,14 @@ def repair_mojibake(text: str) -> MojibakeResult:
 
 def _bigrams_outside(text: str, runs: list[tuple[int, int]]) -> Counter[str]:
     """Han bigrams of the document's readable part: its own vocabulary."""
-    counts: Counter[str] = Counter()
+    pieces: list[str] = []
     pos = 0
     for start, end in [*runs, (len(text), len(text))]:
         # Bigrams only occur inside runs of Han characters: find those runs in C.
-        for m in _HAN_RUN_RE.finditer(text, pos, max(pos, start)):
-            r = m.group()
-            counts.update(map(operator.add, r, r[1:]))  # the run's bigrams, built in C
+        pieces.extend(m.group() for m in _HAN_RUN_RE.finditer(text, pos, max(pos, start)))
         pos = end
-    return counts
+    # every run's bigrams, built in C and counted in one pass
+    return Counter(itertools.chain.from_iterable(map(operator.add, r, r[1:]) for r in pieces))
 
 
 def _folds_fullwidth(text: str) -> bool:

@@ -349,13 +349,31 @@ def _is_trailing(seg: str) -> bool:
     return len(s) <= 6 and not re.search(r"[。，,;；:：]", s) and not _LIST_ITEM.match(s)
 
 
+_TRAILER_WINDOW = 4000
+
+
 def _trailer_start(text: str, start: int, end: int) -> int:
     """Start of the trailing block of text[start:end]; ``end`` if there is none."""
-    segs = _line_segments(text, start, end)
+    # The block is short: walk back over the pieces of the last few thousand characters first,
+    # and over the whole text only when the walk reaches the window's first piece (it may be cut).
+    window = max(start, end - _TRAILER_WINDOW)
+    if window > start:
+        segs = _line_segments(text, window, end)
+        cut, lowest = _trailing_from(text, segs, end)
+        if lowest > 0:
+            return _closing_paragraphs(text, start, cut)
+    cut, _ = _trailing_from(text, _line_segments(text, start, end), end)
+    return _closing_paragraphs(text, start, cut)
+
+
+def _trailing_from(text: str, segs: list[tuple[int, int]], end: int) -> tuple[int, int]:
+    """Walk back over trailing segments: (offset where they start, lowest segment index looked at)."""
     i = len(segs)
     cut = end
+    lowest = i
     while i > 0:
         a, b = segs[i - 1]
+        lowest = min(lowest, i - 1)
         seg = text[a:b]
         if _is_trailing(seg) or _ATTACH_LIST.match(seg):
             i -= 1
@@ -367,12 +385,17 @@ def _trailer_start(text: str, start: int, end: int) -> int:
             segs[j - 1][0] : segs[j - 1][1]
         ]:
             j -= 1
+        lowest = min(lowest, max(j - 1, 0))
         if j < i and j > 0 and _ATTACH_LIST.match(text[segs[j - 1][0] : segs[j - 1][1]]):
             i = j - 1
             cut = segs[i][0]
             continue
         break
-    # "以上措施自印发之日起实施" after the last item's own text is a closing paragraph, not part of it
+    return cut, lowest
+
+
+def _closing_paragraphs(text: str, start: int, cut: int) -> int:
+    """"以上措施自印发之日起实施" after the last item's own text is a closing paragraph, not part of it."""
     while cut > start:
         e = cut
         while e > start and text[e - 1].isspace():

@@ -28,9 +28,16 @@ def break_positions(text: str, breaks: str) -> list[int]:
     return [m.start() for m in _break_re(breaks).finditer(text)]
 
 
+_SHORT = 2048  # below this, searching the text directly is cheaper than indexing it
+
+
 def sentence_bounds(text: str, pos: int, breaks: str) -> tuple[int, int]:
     """(start, end) of the stretch around ``pos`` delimited by ``breaks``: start is just after the
     last break before ``pos`` (0 if none), end is the first break at or after ``pos`` (len if none)."""
+    if len(text) < _SHORT:
+        start = max([text.rfind(b, 0, pos) for b in breaks]) + 1
+        m = _break_re(breaks).search(text, pos)
+        return start, (m.start() if m else len(text))
     positions = break_positions(text, breaks)
     i = bisect.bisect_left(positions, pos)
     start = positions[i - 1] + 1 if i > 0 else 0

@@ -284,6 +284,7 @@ def _qualifies(run: _Run, count: int, weight: int) -> bool:
 
 # --- byte-level re-decoding ------------------------------------------------------
 
+@lru_cache(maxsize=16384)  # every candidate window re-reads the same characters; callers never mutate
 def _char_byte_options(ch: str, fullwidth_folded: bool) -> list[list[int]] | None:
     if ch == "?":
         return [[_UNKNOWN]]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,14 +37,39 @@ class _Place:
     county: str | None
 
 
+class _NameScanner:
+    """Leftmost-longest, non-overlapping occurrences of a set of names, so 天津市市场监管委 yields
+    天津市 and not 津市市. A dictionary of names by first character and length: a regex
+    alternation of three thousand names tries them one by one at every position."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        lengths: dict[str, set[int]] = {}
+        for name in self.names:
+            lengths.setdefault(name[0], set()).add(len(name))
+        self.lengths = {ch: sorted(ls, reverse=True) for ch, ls in lengths.items()}
+
+    def finditer(self, text: str) -> Iterator[tuple[int, str]]:
+        i, n = 0, len(text)
+        while i < n:
+            for size in self.lengths.get(text[i], ()):
+                piece = text[i : i + size]
+                if piece in self.names:
+                    yield i, piece
+                    i += size
+                    break
+            else:
+                i += 1
+
+
 @dataclass(frozen=True)
 class _Gazetteer:
     upper: dict[str, _Place]  # provinces and prefectures by full name
     stems: dict[str, _Place]  # 浙江 → 浙江省, 台州 → 台州市
     counties: dict[str, tuple[_Place, ...]]  # county-level names → every place so named
-    upper_re: re.Pattern[str]
-    stem_re: re.Pattern[str]
-    any_re: re.Pattern[str]  # prefectures, provinces and counties together, leftmost-longest
+    upper_names: _NameScanner
+    stem_names: _NameScanner
+    any_names: _NameScanner  # prefectures, provinces and counties together
 
 
 @lru_cache(maxsize=1)
@@ -84,17 +109,13 @@ def _gazetteer() -> _Gazetteer:
         else:  # county-level units directly under the province (仙桃市, 神农架林区)
             add_county(record.district_name, _Place(pname, None, record.district_name))
 
-    def alternation(names: Sequence[str]) -> re.Pattern[str]:
-        # leftmost-longest so 天津市市场监管委 yields 天津市, not 津市市
-        return re.compile("|".join(sorted(map(re.escape, names), key=len, reverse=True)))
-
     return _Gazetteer(
         upper=upper,
         stems=stems,
         counties={k: tuple(v) for k, v in counties.items()},
-        upper_re=alternation(list(upper)),
-        stem_re=alternation(list(stems)),
-        any_re=alternation([*upper, *counties]),
+        upper_names=_NameScanner(upper),
+        stem_names=_NameScanner(stems),
+        any_names=_NameScanner([*upper, *counties]),
     )
 
 
@@ -107,11 +128,10 @@ def _county_matches(text: str, gaz: _Gazetteer) -> list[str]:
     """County names in ``text``, scanned together with the upper names so that a county name
     inside a longer one (津市市 in 天津市市场监管委) is never taken."""
     found: list[str] = []
-    for m in gaz.any_re.finditer(text):
-        name = m.group(0)
+    for start, name in gaz.any_names.finditer(text):
         if name not in gaz.counties:
             continue
-        if len(name) <= 2 and not _SHORT_NAME_BEFORE.search(text[max(0, m.start() - 4) : m.start()]):
+        if len(name) <= 2 and not _SHORT_NAME_BEFORE.search(text[max(0, start - 4) : start]):
             continue
         found.append(name)
     return found
@@ -142,8 +162,8 @@ def find_region(primary: Sequence[str], secondary: Sequence[str] = ()) -> Region
     named_cities: set[str] = set()
     named_provinces: set[str] = set()
     for t in texts:
-        for m in gaz.upper_re.finditer(t):
-            place = gaz.upper[m.group(0)]
+        for _, name in gaz.upper_names.finditer(t):
+            place = gaz.upper[name]
             named_provinces.add(place.province)
             if place.city:
                 named_cities.add(place.city)
@@ -153,8 +173,8 @@ def find_region(primary: Sequence[str], secondary: Sequence[str] = ()) -> Region
                 province = place
     if city is None and province is None:
         for t in texts:
-            for m in gaz.stem_re.finditer(t):
-                place = gaz.stems[m.group(0)]
+            for _, name in gaz.stem_names.finditer(t):
+                place = gaz.stems[name]
                 named_provinces.add(place.province)
                 if place.city:
                     named_cities.add(place.city)

@@ -199,6 +199,8 @@ def extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
 def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     norm = normalize(text)
     quantities = scan_quantities(norm)
+    if not quantities:
+        return [], []  # most headings and many clauses hold no number at all
     for q in quantities:
         if q.excluded is None and q.category != "none":
             read_suffix(norm, q)

@@ -119,8 +119,10 @@ def _indicator(norm: str, phrase_start: int, start: int, fallback: str) -> str:
 
 def extract_targets(text: str) -> list[Target]:
     """Quantified goals in ``text`` in order; offsets index ``text`` and ``measure`` is left None."""
-    norm = normalize(text)
     provisions = provisions_for_reading(text)
+    if not any(_candidate(p) for p in provisions):
+        return []
+    norm = normalize(text)
     targets: list[Target] = []
     prev_phrase_text = ""
     facts = _SpanFacts(norm)

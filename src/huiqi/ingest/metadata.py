@@ -127,12 +127,12 @@ def _header_fields(header: str) -> dict[str, str]:
     # a row of keys over a row of values: 索引号 文号 成文日期 … / 0001 某政发〔2024〕6号 2024-02-29 …
     rows = [ln for ln in header.splitlines() if ln.strip()]
     for k, row in enumerate(rows[:-1]):
-        keys = key_row_cells(row)
-        if keys is None:
+        row_keys = key_row_cells(row)
+        if row_keys is None:
             continue
         values = [c for c in re.split(r"\s+|[|｜]", rows[k + 1].strip(" \t\u3000|｜")) if c]
-        if len(values) == len(keys):
-            for key, value in zip(keys, values, strict=True):
+        if len(values) == len(row_keys):
+            for key, value in zip(row_keys, values, strict=True):
                 fields.setdefault(_canonical_key(key), value)
     lines = [ln.strip() for ln in header.replace("|", "\n").splitlines()]
     lines = [ln for ln in lines if ln]

@@ -267,9 +267,9 @@ def scan_quantities(norm: str) -> list[Quantity]:
             continue
         head = re.match(r"[余多]", nxt or " ")
         ustart = e + (1 if head else 0)
-        um = _unit_after(norm, ustart)
-        if um:
-            unit, unit_end = um
+        found_unit = _unit_after(norm, ustart)
+        if found_unit:
+            unit, unit_end = found_unit
             cat = _UNIT_CATEGORY[unit]
             if cat == "bare_money":
                 unit, cat = unit + "元", "money"

@@ -275,16 +275,57 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
-def run() -> None:
-    """Console entry point: user errors become one Chinese line and exit code 2."""
+def _is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C caught inside DuckDB (or Spark) comes back as their own error type."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return "Interrupt" in name or "query interrupted" in text or "interrupted!" in text
+
+
+INTERNAL_ERROR = ("程序内部错误,命令未能完成。请把命令与输入文件报告给维护者;"
+                  "设置环境变量 HUIQI_DEBUG=1 可显示详细信息")
+
+
+def run(args: list[str] | None = None) -> None:
+    """Console entry point: user errors become one Chinese line and exit code 2; Ctrl-C prints
+    “已中断” and exits 130; nothing ever ends in a Python traceback (unless HUIQI_DEBUG=1)."""
+    from typer import rich_utils
+    from typer.exceptions import Abort, TyperException
+
+    code: int | None = 0
     try:
-        app()
+        try:
+            code = app(args=args, standalone_mode=False)
+        except Abort:
+            code = 130
+        if code == 130:
+            err_console.print("已中断")
     except HuiqiError as exc:
-        err_console.print(f"[bold red]错误[/]:{exc}")
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("已中断")
-        sys.exit(130)
+        err_console.print(f"[bold red]错误[/]:{exc}", markup=True, highlight=False)
+        code = 2
+    except TyperException as exc:  # usage errors (unknown option, missing argument)
+        rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+        code = int(getattr(exc, "exit_code", 2))
+    except BaseException as exc:  # the last line of defence: no traceback reaches the user
+        if isinstance(exc, SystemExit):
+            raise
+        if _is_interrupt(exc):
+            err_console.print("已中断")
+            code = 130
+        elif os.environ.get("HUIQI_DEBUG") == "1":
+            raise
+        elif isinstance(exc, RecursionError):
+            err_console.print("[bold red]错误[/]:输入的嵌套层数过深,无法处理")
+            code = 2
+        elif isinstance(exc, MemoryError):
+            err_console.print("[bold red]错误[/]:内存不足,输入过大")
+            code = 2
+        else:
+            err_console.print(f"[bold red]错误[/]:{INTERNAL_ERROR}")
+            code = 1
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,11 @@ def calc(
     from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
 
     console = _console()
+    target = out or (profile.with_suffix(".结果.xlsx") if fmt == "xlsx" and profile is not None else None)
+    if target is not None:
+        from huiqi.fsutil import check_outputs
+
+        check_outputs([target], [*([profile] if profile else []), *([cohort] if cohort else []), *(rules or [])])
     if cohort_report:
         _cohort_report(profile, on, policy, param, fmt, out, cohort, rules)
         return

@@ -183,9 +183,9 @@ def rules_check(
 
     rb = load_packs(list(rules) if rules else None)
     if db:
-        from huiqi.policybase.db import connect
+        from huiqi.cli.main import open_policy_base
 
-        problems = check_citations(rb, connect(db))
+        problems = check_citations(rb, open_policy_base(db, create=False))
     else:
         problems = check_citations(rb, documents_from_paths([seeds]))
     console = _console()

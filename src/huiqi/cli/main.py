@@ -312,12 +312,20 @@ _register_subcommands()
 
 
 def _is_interrupt(exc: BaseException) -> bool:
-    """Ctrl-C caught inside DuckDB (or Spark) comes back as their own error type."""
-    if isinstance(exc, KeyboardInterrupt):
-        return True
-    name = type(exc).__name__
-    text = str(exc).lower()
-    return "Interrupt" in name or "query interrupted" in text or "interrupted!" in text
+    """Ctrl-C caught inside DuckDB (or Spark) comes back as their own error type, sometimes
+    wrapped in one of ours: look along the chain of causes."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, KeyboardInterrupt) or "Interrupt" in type(cur).__name__:
+            return True
+        if not isinstance(cur, HuiqiError):
+            text = str(cur).lower()
+            if "query interrupted" in text or "interrupted!" in text:
+                return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 INTERNAL_ERROR = ("程序内部错误,命令未能完成。请把命令与输入文件报告给维护者;"
@@ -339,8 +347,12 @@ def run(args: list[str] | None = None) -> None:
         if code == 130:
             err_console.print("已中断")
     except HuiqiError as exc:
-        err_console.print(f"[bold red]错误[/]:{exc}", markup=True, highlight=False)
-        code = 2
+        if _is_interrupt(exc):
+            err_console.print("已中断")
+            code = 130
+        else:
+            err_console.print(f"[bold red]错误[/]:{exc}", markup=True, highlight=False)
+            code = 2
     except TyperException as exc:  # usage errors (unknown option, missing argument)
         rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
         code = int(getattr(exc, "exit_code", 2))

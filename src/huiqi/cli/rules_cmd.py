@@ -81,9 +81,10 @@ def calc(
     from huiqi.evaluation.link import fill_class_from_evaluation
 
     note = fill_class_from_evaluation(prof, evaluations, on=when)
-    report = calculate(
-        rulebase, prof, on=when, policies=policy or None, params=_parse_params(param), cohort=applicants
-    )
+    from huiqi.rules.overrides import check_param_overrides
+
+    params = check_param_overrides(rulebase.params, _parse_params(param))
+    report = calculate(rulebase, prof, on=when, policies=policy or None, params=params, cohort=applicants)
     if note:
         report.notes.append(note)
     if fmt == "json":

@@ -175,7 +175,7 @@ def _identity(path: Path) -> tuple[str, object]:
 
 
 def _identities(path: Path) -> set[tuple[str, object]]:
-    keys = {("path", str(path.resolve()))}
+    keys: set[tuple[str, object]] = {("path", str(path.resolve()))}
     keys.add(_identity(path))
     return keys
 

@@ -7,7 +7,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from huiqi import limits
 from huiqi.errors import InputError
@@ -220,12 +220,12 @@ def _check_zip_bounds(data: bytes, name: str) -> None:
                          hint=f"可用环境变量 {limits.UNPACKED_BYTES_ENV} 调整上限")
 
 
-def _docx_lines(document: object, name: str) -> str:
+def _docx_lines(document: Any, name: str) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     lines: list[str] = []
-    body = document.element.body  # type: ignore[attr-defined]
+    body = document.element.body
     total = 0
     most = limits.document_chars()
     for child in body.iterchildren():

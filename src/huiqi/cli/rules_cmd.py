@@ -133,8 +133,10 @@ def _cohort_report(profile: Path | None, on: str | None, policy: list[str] | Non
         # The profile competes as itself; a cohort row with the same name is the same applicant.
         prof = load_profile(profile, rulebase.fields)
         applicants = [a for a in applicants if not (prof.name and a.name == prof.name)] + [prof]
+    from huiqi.rules.overrides import check_param_overrides
+
     report = cohort_report(rulebase, applicants, _parse_date(on), policies=policy or None,
-                           params=_parse_params(param))
+                           params=check_param_overrides(rulebase.params, _parse_params(param)))
     if fmt == "json" and out is None:
         print(report.to_json())
         return

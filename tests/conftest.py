@@ -25,6 +25,12 @@ def seeds() -> Path:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    from tests.fuzzing import FUZZ_BUDGETS
+
+    if FUZZ_BUDGETS:
+        terminalreporter.section("fuzzing budget (hypothesis examples per target; 0 uncaught exceptions accepted)")
+        for target, examples in sorted(FUZZ_BUDGETS.items()):
+            terminalreporter.write_line(f"{target}: {examples} examples")
     if ACCURACY_REPORT:
         terminalreporter.section("ingestion accuracy against gold annotations")
         for line in ACCURACY_REPORT:

@@ -91,6 +91,15 @@ def _evaluate(population: Path, method: str, year: int | None, engine: str, out:
         if not sep:
             raise InputError(f"参数写法应为 名称=值:{item}")
         params[key.strip()] = value.strip()
+    from huiqi.fsutil import check_output_dir, check_outputs
+
+    inputs = [population, *([Path(method)] if Path(method).is_file() else [])]
+    if out is not None:
+        check_outputs([out], inputs)
+    if not no_store:
+        check_output_dir(store, option="--store")
+    if charts is not None:
+        check_output_dir(charts, option="--charts")
     m = load_methodology(method)
     show_progress = fmt == "table" and err_console.is_terminal
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
@@ -102,6 +111,8 @@ def _evaluate(population: Path, method: str, year: int | None, engine: str, out:
 
         ev = run_evaluation(population, m, year=year, engine=engine, params=params, progress=step)
         written: list[Path] = []
+        # The stored file's name depends on the year evaluated: check it with the --out file.
+        check_outputs([*([] if no_store else [ev.store_path(store)]), *([out] if out is not None else [])], inputs)
         if not no_store:
             step("保存到评价结果库")
             written.append(ev.store(store))

@@ -42,10 +42,26 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _open_db(db: str):  # type: ignore[no-untyped-def]
+def open_policy_base(db: str, *, create: bool = True):  # type: ignore[no-untyped-def]
+    """The policy base; commands that only read it (``create=False``) never create an empty one."""
     from huiqi.policybase.db import connect
 
+    if not create:
+        path = _sqlite_file(db)
+        if path is not None and not path.exists():
+            raise HuiqiError("政策库不存在", file=str(path), hint="先用 huiqi ingest 导入政策文件,或用 --db 指定已有的政策库")
     return connect(db)
+
+
+def _sqlite_file(db: str) -> Path | None:
+    """The file of a SQLite policy base (None for PostgreSQL or an in-memory base)."""
+    if db.startswith(("postgresql://", "postgres://")) or db in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        return None
+    if db.startswith("sqlite:///"):
+        return Path(db[len("sqlite:///"):]).expanduser()
+    if db.startswith("sqlite:"):
+        return Path(db[len("sqlite:"):]).expanduser()
+    return Path(db).expanduser()
 
 
 @app.command()
@@ -62,48 +78,68 @@ def ingest(
     no_db: Annotated[bool, typer.Option("--no-db", help="不写入政策库")] = False,
     fmt: FormatOption = "table",
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数,0 = 全部 CPU 核")] = 1,
+    strict: Annotated[bool, typer.Option("--strict", help="内容检查的警告(不像政策文件、疑似乱码)按失败处理,不入库")]
+    = False,
 ) -> None:
     """导入政策文件:识别编码、去除网页框架、繁转简、修复乱码,抽取条款、责任单位、数量条款和目标。"""
-    from huiqi.ingest.pipeline import discover, ingest_many
+    from huiqi.fsutil import check_output_dir
+    from huiqi.ingest.pipeline import content_warnings, discover, ingest_many
     from huiqi.ingest.report import summarize_document, write_document_json
 
-    files = list(discover(paths))
+    if fmt not in ("table", "json"):
+        fail(f"不支持的输出格式 {fmt},可选 table、json")
+    if jobs < 0:
+        fail("--jobs 不能为负数(0 表示全部 CPU 核)")
+    if out is not None:
+        check_output_dir(out, option="--out")
     missing = [str(p) for p in paths if not Path(p).exists()]
+    files = list(discover(p for p in paths if Path(p).exists()))
     if not files and not missing:
         fail("没有找到可导入的文件")
     jobs = os.cpu_count() or 1 if jobs == 0 else jobs
-    pb = None if no_db else _open_db(db)
+    pb = None  # opened at the first document to save: a batch where everything fails creates no database
     summaries: list[dict[str, object]] = []
     failures: list[str] = [f"{m}:文件不存在" for m in missing]
+    notes: list[str] = []
     from rich.progress import Progress
 
-    with Progress(console=err_console, transient=True, disable=len(files) < 5 or fmt == "json") as progress:
-        task = progress.add_task("导入中", total=len(files))
-        for outcome in ingest_many(files, jobs=jobs):
-            progress.advance(task)
-            if outcome.document is None:
-                failures.append(outcome.error or f"{outcome.path}:失败")
-                continue
-            doc = outcome.document
-            action = "未入库"
-            if pb is not None:
-                action = pb.save_document(doc).status
-            if out is not None:
-                write_document_json(doc, out)
-            summaries.append({**summarize_document(doc), "action": action})
-    if pb is not None:
-        pb.close()
+    try:
+        with Progress(console=err_console, transient=True, disable=len(files) < 5 or fmt == "json") as progress:
+            task = progress.add_task("导入中", total=len(files))
+            for outcome in ingest_many(files, jobs=jobs):
+                progress.advance(task)
+                if outcome.document is None:
+                    failures.append(outcome.error or f"{outcome.path}:失败")
+                    continue
+                doc = outcome.document
+                flagged = content_warnings(doc)
+                if flagged and strict:
+                    failures += [f"{outcome.path}:{w}" for w in flagged]
+                    continue
+                notes += [f"{outcome.path}:{w}" for w in flagged]
+                action = "未入库"
+                if not no_db:
+                    pb = pb or open_policy_base(db)
+                    action = pb.save_document(doc).status
+                if out is not None:
+                    write_document_json(doc, out)
+                summaries.append({**summarize_document(doc), "action": action, "warnings": flagged})
+    finally:
+        if pb is not None:
+            pb.close()
 
     if fmt == "json":
         print(json.dumps({"documents": summaries, "failures": failures}, ensure_ascii=False, indent=2))
     else:
         _print_ingest_table(summaries)
+        for note in notes:
+            err_console.print(f"[yellow]警告[/]:{note}", highlight=False)
         for f in failures:
-            err_console.print(f"[red]失败[/]:{f}")
+            err_console.print(f"[red]失败[/]:{f}", highlight=False)
         err_console.print(
-            f"共 {len(files) + len(missing)} 个文件:成功 {len(summaries)},失败 {len(failures)}"
+            f"共 {len(files) + len(missing)} 个文件:成功 {len(summaries)},失败 {len(files) + len(missing) - len(summaries)}"
             + (f";已写入政策库 {db}" if pb is not None else "")
-            + (f";JSON 输出到 {out}" if out is not None else "")
+            + (f";JSON 输出到 {out}" if out is not None and summaries else "")
         )
     if failures:
         raise typer.Exit(1)
@@ -145,7 +181,7 @@ def show(
     """查看一个文件(元数据与条款目录)或其中一条措施(全文、责任单位、数量条款)。"""
     from huiqi.surfaces.show import render_document, render_measure
 
-    pb = _open_db(db)
+    pb = open_policy_base(db, create=False)
     document = pb.find_document(doc)
     pb.close()
     if label is None:
@@ -187,7 +223,7 @@ def units(
     from huiqi.policybase.queries import export_matrix_xlsx, responsibility_matrix
     from huiqi.surfaces.show import render_units
 
-    pb = _open_db(db)
+    pb = open_policy_base(db, create=False)
     rows = responsibility_matrix(pb)
     pb.close()
     if unit:
@@ -211,7 +247,7 @@ def targets(
     from huiqi.policybase.queries import targets as query_targets
     from huiqi.surfaces.show import render_targets
 
-    pb = _open_db(db)
+    pb = open_policy_base(db, create=False)
     document_id = pb.find_document(doc).id if doc else None
     rows = query_targets(pb, document=document_id)
     pb.close()
@@ -232,7 +268,7 @@ def search(
     from huiqi.policybase.queries import search as query_search
     from huiqi.surfaces.show import render_search
 
-    pb = _open_db(db)
+    pb = open_policy_base(db, create=False)
     hits = query_search(pb, text, limit=limit)
     pb.close()
     if fmt == "json":
@@ -275,16 +311,69 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
-def run() -> None:
-    """Console entry point: user errors become one Chinese line and exit code 2."""
+def _is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C caught inside DuckDB (or Spark) comes back as their own error type, sometimes
+    wrapped in one of ours: look along the chain of causes."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, KeyboardInterrupt) or "Interrupt" in type(cur).__name__:
+            return True
+        if not isinstance(cur, HuiqiError):
+            text = str(cur).lower()
+            if "query interrupted" in text or "interrupted!" in text:
+                return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+INTERNAL_ERROR = ("程序内部错误,命令未能完成。请把命令与输入文件报告给维护者;"
+                  "设置环境变量 HUIQI_DEBUG=1 可显示详细信息")
+
+
+def run(args: list[str] | None = None) -> None:
+    """Console entry point: user errors become one Chinese line and exit code 2; Ctrl-C prints
+    “已中断” and exits 130; nothing ever ends in a Python traceback (unless HUIQI_DEBUG=1)."""
+    from typer import rich_utils
+    from typer.exceptions import Abort, TyperException
+
+    code: int | None = 0
     try:
-        app()
+        try:
+            code = app(args=args, standalone_mode=False)
+        except Abort:
+            code = 130
+        if code == 130:
+            err_console.print("已中断")
     except HuiqiError as exc:
-        err_console.print(f"[bold red]错误[/]:{exc}")
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("已中断")
-        sys.exit(130)
+        if _is_interrupt(exc):
+            err_console.print("已中断")
+            code = 130
+        else:
+            err_console.print(f"[bold red]错误[/]:{exc}", markup=True, highlight=False)
+            code = 2
+    except TyperException as exc:  # usage errors (unknown option, missing argument)
+        rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+        code = int(getattr(exc, "exit_code", 2))
+    except BaseException as exc:  # the last line of defence: no traceback reaches the user
+        if isinstance(exc, SystemExit):
+            raise
+        if _is_interrupt(exc):
+            err_console.print("已中断")
+            code = 130
+        elif os.environ.get("HUIQI_DEBUG") == "1":
+            raise
+        elif isinstance(exc, RecursionError):
+            err_console.print("[bold red]错误[/]:输入的嵌套层数过深,无法处理")
+            code = 2
+        elif isinstance(exc, MemoryError):
+            err_console.print("[bold red]错误[/]:内存不足,输入过大")
+            code = 2
+        else:
+            err_console.print(f"[bold red]错误[/]:{INTERNAL_ERROR}")
+            code = 1
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,11 @@ def calc(
     from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
 
     console = _console()
+    target = out or (profile.with_suffix(".结果.xlsx") if fmt == "xlsx" and profile is not None else None)
+    if target is not None:
+        from huiqi.fsutil import check_outputs
+
+        check_outputs([target], [*([profile] if profile else []), *([cohort] if cohort else []), *(rules or [])])
     if cohort_report:
         _cohort_report(profile, on, policy, param, fmt, out, cohort, rules)
         return
@@ -76,9 +81,10 @@ def calc(
     from huiqi.evaluation.link import fill_class_from_evaluation
 
     note = fill_class_from_evaluation(prof, evaluations, on=when)
-    report = calculate(
-        rulebase, prof, on=when, policies=policy or None, params=_parse_params(param), cohort=applicants
-    )
+    from huiqi.rules.overrides import check_param_overrides
+
+    params = check_param_overrides(rulebase.params, _parse_params(param))
+    report = calculate(rulebase, prof, on=when, policies=policy or None, params=params, cohort=applicants)
     if note:
         report.notes.append(note)
     if fmt == "json":
@@ -127,8 +133,10 @@ def _cohort_report(profile: Path | None, on: str | None, policy: list[str] | Non
         # The profile competes as itself; a cohort row with the same name is the same applicant.
         prof = load_profile(profile, rulebase.fields)
         applicants = [a for a in applicants if not (prof.name and a.name == prof.name)] + [prof]
+    from huiqi.rules.overrides import check_param_overrides
+
     report = cohort_report(rulebase, applicants, _parse_date(on), policies=policy or None,
-                           params=_parse_params(param))
+                           params=check_param_overrides(rulebase.params, _parse_params(param)))
     if fmt == "json" and out is None:
         print(report.to_json())
         return
@@ -178,9 +186,9 @@ def rules_check(
 
     rb = load_packs(list(rules) if rules else None)
     if db:
-        from huiqi.policybase.db import connect
+        from huiqi.cli.main import open_policy_base
 
-        problems = check_citations(rb, connect(db))
+        problems = check_citations(rb, open_policy_base(db, create=False))
     else:
         problems = check_citations(rb, documents_from_paths([seeds]))
     console = _console()

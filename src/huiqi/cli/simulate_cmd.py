@@ -96,6 +96,14 @@ def _parse_money(text: str | None, option: str) -> int | None:
     return value
 
 
+def source_file(spec: str) -> Path:
+    """The local file behind a population argument (``duckdb:pop.db::t`` → pop.db)."""
+    for kind in ("duckdb", "sqlite"):
+        if spec.startswith(kind + ":"):
+            return Path(spec[len(kind) + 1:].rpartition("::")[0] or spec)
+    return Path(spec)
+
+
 def simulate(
     population: Annotated[str, typer.Argument(help="企业名录(docs/registry.md):.parquet / .csv / .xlsx,或 duckdb:文件::表、sqlite:文件::表")],
     on: Annotated[list[str] | None, typer.Option("--date", help="模拟日期 YYYY-MM-DD,可重复给出多个年度;默认今天")] = None,
@@ -118,10 +126,12 @@ def simulate(
     from huiqi.cli.evaluate_cmd import parse_year
     from huiqi.rules.packs import load_packs
     from huiqi.simulation.reform import Reform, apply_reform, load_reform, parse_set
-    from huiqi.simulation.report import render, write_outputs
+    from huiqi.simulation.report import check_planned_outputs, render, write_outputs
     from huiqi.simulation.simulate import simulate as run_simulation
 
     console, err = _consoles()
+    if out:
+        check_planned_outputs(out, [source_file(population), *(rules or []), *([reform] if reform else [])])
     dates = _parse_dates(on)
     data_year = parse_year(year)
     budget_yuan = _parse_money(budget, "--budget")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 import weakref
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import duckdb
 from huiqi.engines.compile import CORE_COLUMNS, STAGE_PLACEHOLDER, CompiledSql, Staged
 from huiqi.engines.population import Population
 from huiqi.errors import InputError
+from huiqi.fsutil import OwnedTempDir
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "FILE_BACKED_ROWS", "connect", "execute"]
 
@@ -41,10 +41,9 @@ class Workspace:
     """A temporary directory (spill files, result database) removed with its owner."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        base = Path(root) if root is not None else Path(os.environ.get("HUIQI_WORKDIR", tempfile.gettempdir()))
-        base.mkdir(parents=True, exist_ok=True)
-        self._dir = tempfile.TemporaryDirectory(prefix="huiqi-sim-", dir=base)
-        self.path = Path(self._dir.name)
+        # Named after our pid: a killed run's directory is removed by the next run (huiqi.fsutil).
+        self._dir = OwnedTempDir("engine", root)
+        self.path = self._dir.path
         self.extra: list[Path] = []  # staging directories elsewhere (Spark), removed too
 
     def cleanup(self) -> None:

@@ -22,8 +22,10 @@ percentages DECIMAL(38,6) (never DOUBLE), booleans, text — after one checking 
   its label, the expected type and the first offending row;
 * an unreadable or corrupt file → InputError; nothing is written anywhere.
 
-Text cells (CSV, Excel) are parsed exactly: ``600万元``/``1.5亿元``/``6,000,000`` for
-money, ``12%`` or ``0.12`` for percentages, 是/否/true/false/1/0 for booleans.
+Text cells (CSV, Excel) are parsed exactly by the SQL twin of :mod:`huiqi.values` — the
+same vocabulary as profiles and the per-row path: ``600万元``/``5千万元``/``6,000,000`` for
+money, ``12%`` or ``0.12`` for percentages, 是/否/true/false/t/f/1/0 for booleans — and
+checked against the field's range (money ≥ 0 unless the registry says otherwise).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ from huiqi.engines.sources import SourceSpec, parse_source
 from huiqi.engines.sources import cell_text as cell_text  # re-exported for older imports
 from huiqi.engines.sources import first_line as _first_line
 from huiqi.engines.sources import sql_ident as _q
-from huiqi.engines.sources import sql_text as _s
 from huiqi.errors import InputError
 from huiqi.profile import TYPE_LABELS, FieldRegistry, closest, default_registry
+from huiqi.values import MAX_MAGNITUDE, default_bounds, sql_value
 
 if TYPE_CHECKING:
     from huiqi.registry.reader import RegistryView
@@ -55,9 +57,6 @@ PopulationSource: TypeAlias = str | Path | pa.Table | SourceSpec
 # Columns the engines tolerate but do not read.
 IGNORED_COLUMNS = ("project.name", "project_name", "year", "industry", "credit_code")
 RAW = "__huiqi_raw"
-_TRUE = ("是", "true", "yes", "y", "有", "对", "1", "真", "t")
-_FALSE = ("否", "false", "no", "n", "无", "没有", "不是", "0", "假", "f")
-_MONEY_UNITS = (("亿元", 100_000_000), ("万元", 10_000), ("亿", 100_000_000), ("万", 10_000), ("元", 1))
 _KIND_LABELS = {**TYPE_LABELS, "flag": TYPE_LABELS["boolean"]}
 
 
@@ -159,67 +158,67 @@ def _is_num(t: str) -> bool:
 
 
 def _clean(col: str) -> str:
-    """Text of a cell without blanks; '' is a missing value."""
-    return f"NULLIF(TRIM(CAST({col} AS VARCHAR)), '')"
+    """Text of a cell without surrounding blanks; '' is a missing value."""
+    return sql_value("text", col).pre
 
 
-def _number_text(col: str) -> str:
-    """Cell text ready for number parsing: no blanks, thousands separators or 人民币."""
-    return f"NULLIF(replace(replace(replace(replace(TRIM(CAST({col} AS VARCHAR)), ',', ''), ' ', ''), '人民币', ''), '％', '%'), '')"
-
-
-def _decimal_text(t: str, units: Iterable[tuple[str, int]] = ()) -> str:
-    """Exact DECIMAL from prepared text ``t`` (a column) with optional unit suffixes (万元 …)."""
-    arms = [f"WHEN ends_with({t}, {_s(u)}) THEN TRY_CAST(left({t}, length({t}) - {len(u)}) AS DECIMAL(38,6)) * {m}"
-            for u, m in units]
-    if not arms:
-        return f"TRY_CAST({t} AS DECIMAL(38,6))"
-    return f"CASE {' '.join(arms)} ELSE TRY_CAST({t} AS DECIMAL(38,6)) END"
+def _range_bad(c: str, kind: str, spec: Any) -> str:
+    """A typed numeric cell outside the field's range (money ≥ 0 unless the registry says otherwise)."""
+    bounds = spec.range if spec is not None else default_bounds(kind)
+    parts = [f"abs({c}) >= {MAX_MAGNITUDE:f}"]
+    if bounds.low is not None:
+        parts.append(f"{c} < {bounds.low:f}")
+    if bounds.high is not None:
+        parts.append(f"{c} > {bounds.high:f}")
+    return " OR ".join(parts)
 
 
 def _convert(col: str, src_type: str, kind: str, spec: Any) -> _Conv | str:
-    """SQL converting a raw column to the field's type; a str is a column-level type error."""
+    """SQL converting a raw column to the field's type; a str is a column-level type error.
+
+    Text cells are read by the SQL twin of huiqi.values (the per-row path reads them with
+    the Python side), so both paths accept and refuse the same cells.
+    """
     raw, c = _q(col), _q(col)
     expected = _KIND_LABELS.get(kind, kind)
+    if spec is not None and kind in ("money", "integer", "number", "percent"):
+        expected += f",{spec.range.describe(kind)}" if spec.range.low is not None or spec.range.high is not None \
+            else ""
     if kind in ("money", "integer", "number", "percent") and src_type == "BOOLEAN":
         return "是真假值"
-    if kind in ("money", "integer"):
-        if _is_int(src_type):
-            return _Conv(raw, f"CAST({c} AS BIGINT)", None, expected)
-        if _is_num(src_type):
-            value = f"CAST({c} AS DECIMAL(38,6))"
-            pre = raw
-        else:
-            units = _MONEY_UNITS if kind == "money" else ((spec.unit, 1),) if spec is not None and spec.unit else ()
-            value = _decimal_text(c, units)
-            pre = _number_text(raw)
-        bad = f"{c} IS NOT NULL AND ({value} IS NULL OR {value} <> trunc({value}))"
-        return _Conv(pre, f"CAST({value} AS BIGINT)", bad, expected + ("(须为整数元)" if kind == "money" else ""))
-    if kind in ("number", "percent"):
-        if _is_num(src_type):
-            return _Conv(raw, f"CAST({c} AS DECIMAL(38,6))", None, expected)
-        if kind == "percent":
-            value = (f"CASE WHEN ends_with({c}, '%') THEN "
-                     f"CAST(TRY_CAST(left({c}, length({c}) - 1) AS DECIMAL(38,6)) / 100 AS DECIMAL(38,6)) "
-                     f"ELSE TRY_CAST({c} AS DECIMAL(38,6)) END")
-        else:
-            value = _decimal_text(c, ((spec.unit, 1),) if spec is not None and spec.unit else ())
-        return _Conv(_number_text(raw), value, f"{c} IS NOT NULL AND ({value}) IS NULL", expected)
+    if kind in ("money", "integer") and _is_int(src_type):
+        return _Conv(raw, f"CAST({c} AS BIGINT)", f"{c} IS NOT NULL AND ({_range_bad(c, kind, spec)})", expected)
+    if kind in ("number", "percent") and (_is_int(src_type) or src_type.startswith("DECIMAL")):
+        return _Conv(raw, f"CAST({c} AS DECIMAL(38,6))", f"{c} IS NOT NULL AND ({_range_bad(c, kind, spec)})",
+                     expected)
+    if kind in ("money", "integer", "number", "percent") and _is_num(src_type):
+        # DOUBLE cells may hold 1e308 or NaN: TRY_CAST turns those into NULL, counted as invalid.
+        value = f"TRY_CAST({c} AS DECIMAL(38,6))"
+        whole = f" OR {value} <> trunc({value})" if kind in ("money", "integer") else ""
+        bad = f"{c} IS NOT NULL AND ({value} IS NULL{whole} OR {_range_bad(value, kind, spec)})"
+        cast = f"CAST({value} AS BIGINT)" if kind in ("money", "integer") else value
+        return _Conv(raw, cast, bad, expected + ("(须为整数元)" if kind == "money" else ""))
+    if kind in ("money", "integer", "number", "percent", "date", "enum"):
+        unit = spec.unit if spec is not None and kind in ("integer", "number") else ""
+        if kind == "date" and src_type in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+            return _Conv(raw, f"strftime(CAST({c} AS DATE), '%Y-%m-%d')", None, expected)
+        sv = sql_value(kind, raw, unit=unit, bounds=spec.range if spec is not None else None,
+                       values=tuple(spec.values) if spec is not None else ())
+        value = sv.value.replace("{c}", c)
+        if kind in ("money", "integer"):
+            value = f"CAST({value} AS BIGINT)"
+        elif kind == "date":
+            value = f"strftime({value}, '%Y-%m-%d')"
+        values = tuple(spec.values) if spec is not None else ()
+        suffix = (":" + "/".join(values) if kind == "enum" and values else
+                  "(须为整数元)" if kind == "money" else "")
+        bad = sv.bad.replace("{c}", c)
+        return _Conv(sv.pre, value, None if bad == "FALSE" else bad, expected + suffix)
     if kind in ("boolean", "flag"):
         if src_type == "BOOLEAN":
             return _Conv(raw, c, None, expected)
-        value = (f"CASE WHEN {c} IN ({', '.join(map(_s, _TRUE))}) THEN TRUE "
-                 f"WHEN {c} IN ({', '.join(map(_s, _FALSE))}) THEN FALSE END")
-        return _Conv(f"lower({_clean(raw)})", value, f"{c} IS NOT NULL AND ({value}) IS NULL", expected)
-    if kind == "date":
-        if src_type in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
-            return _Conv(raw, f"strftime(CAST({c} AS DATE), '%Y-%m-%d')", None, expected)
-        value = f"strftime(TRY_CAST({c} AS DATE), '%Y-%m-%d')"
-        return _Conv(_clean(raw), value, f"{c} IS NOT NULL AND ({value}) IS NULL", expected)
-    if kind == "enum":
-        values = tuple(spec.values) if spec is not None else ()
-        invalid = f"{c} IS NOT NULL AND {c} NOT IN ({', '.join(map(_s, values))})" if values else None
-        return _Conv(_clean(raw), c, invalid, expected + (":" + "/".join(values) if values else ""))
+        sv = sql_value("boolean", raw)
+        return _Conv(sv.pre, sv.value.replace("{c}", c), sv.bad.replace("{c}", c), expected)
     return _Conv(_clean(raw), c, None, expected)
 
 

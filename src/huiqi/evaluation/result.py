@@ -134,10 +134,14 @@ class Evaluation:
                              hint="支持 .xlsx、.csv、.parquet、.json、.html")
         return target
 
+    def store_path(self, store_dir: str | Path = DEFAULT_STORE) -> Path:
+        """``<store>/<method>-<year>.parquet``: where :meth:`store` writes."""
+        year = "all" if self.year is None else str(self.year)
+        return Path(store_dir) / f"{self.method}-{year}.parquet"
+
     def store(self, store_dir: str | Path = DEFAULT_STORE) -> Path:
         """Save to ``<store>/<method>-<year>.parquet`` for :func:`class_lookup`."""
-        year = "all" if self.year is None else str(self.year)
-        return self.write(Path(store_dir) / f"{self.method}-{year}.parquet")
+        return self.write(self.store_path(store_dir))
 
 
 def _write_parquet(ev: Evaluation, target: Path) -> None:

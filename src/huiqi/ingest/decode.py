@@ -90,7 +90,7 @@ def _decode_tolerant(data: bytes, encoding: str, max_errors: int) -> tuple[str, 
     return "".join(parts), bad
 
 
-def _chinese_score(text: str) -> float:
+def chinese_score(text: str) -> float:
     """Share of characters a Chinese policy reader would expect (common Han, ASCII, punctuation)."""
     lex = lexicon()
     good = total = 0
@@ -121,6 +121,33 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(8, len(sample) // 100)
 
 
+def _utf16_without_bom(data: bytes) -> DecodedText | None:
+    """UTF-16 text saved without a byte-order mark (NUL bytes everywhere, so it looks binary).
+
+    ASCII in UTF-16 has a NUL in every other byte; Chinese text has none in particular, so
+    both byte orders are decoded and kept only if the result reads as Chinese prose.
+    """
+    sample = data[:65536]
+    if len(data) < 4 or b"\x00" not in sample:
+        return None
+    best: tuple[float, str, str] | None = None
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data[: len(data) - len(data) % 2].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text[:20000] if ord(ch) < 0x20 and ch not in "\t\n\r\x0c")
+        if controls > max(2, len(text[:20000]) // 200):
+            continue
+        score = chinese_score(text[:20000])
+        if best is None or score > best[0]:
+            best = (score, encoding, text)
+    if best is None or best[0] < 0.6:
+        return None
+    text, bad = _normalize_newlines(best[2], [])
+    return DecodedText(text, "utf-16", bad)
+
+
 def decode_bytes(data: bytes, path: str) -> DecodedText:
     """Decode a text file of unknown encoding (UTF-8/16/32 with BOM, UTF-8, GB18030/GBK, Big5)."""
     if not data or not data.strip(b" \t\r\n\x00"):
@@ -132,6 +159,9 @@ def decode_bytes(data: bytes, path: str) -> DecodedText:
                 raise InputError(f"文件带有 {encoding} 字节顺序标记,但内容无法按该编码解码", file=path)
             text, bad = _normalize_newlines(*decoded)
             return DecodedText(text, label, bad)
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     if _looks_binary(data):
         raise InputError("不是文本文件(疑似二进制)", file=path, hint="支持 .txt/.html/.docx/.pdf")
     try:
@@ -156,7 +186,7 @@ def decode_bytes(data: bytes, path: str) -> DecodedText:
             continue
         text, bad = decoded
         # Every undecodable sequence costs as much as a few wrong characters.
-        score = _chinese_score(text) - 3.0 * len(bad) / max(len(text), 1)
+        score = chinese_score(text) - 3.0 * len(bad) / max(len(text), 1)
         if best is None or score > best[0]:
             best = (score, encoding, text, bad)
     if best is None or best[0] < 0.3:

@@ -7,8 +7,9 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from huiqi import limits
 from huiqi.errors import InputError
 from huiqi.ingest.decode import DecodedText, decode_bytes, decode_declared, sniff_declared_charset
 
@@ -50,9 +51,15 @@ def read_source(path: Path) -> SourceText:
     if path.is_dir():
         raise InputError("这是一个目录,不是文件", file=name)
     try:
+        size = path.stat().st_size
+        most = limits.document_bytes()
+        if size > most:
+            raise InputError(f"文件过大({size:,} 字节,上限 {most:,} 字节)", file=name,
+                             hint=f"政策文件通常不超过几 MB;可用环境变量 {limits.DOCUMENT_BYTES_ENV} 调整上限")
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"无法读取文件:{exc.strerror or exc}", file=name) from exc
+        reason = "没有读取权限" if isinstance(exc, PermissionError) else exc.strerror or "未知原因"
+        raise InputError(f"无法读取文件:{reason}", file=name) from None
     digest = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
 
@@ -177,15 +184,50 @@ def docx_text(data: bytes, name: str) -> str:
     import io
 
     from docx import Document as open_docx
+
+    _check_zip_bounds(data, name)
+    try:
+        document = open_docx(io.BytesIO(data))
+    except Exception:  # zipfile, zlib, lxml and python-docx each raise their own types for a damaged file
+        raise InputError("无法打开 .docx 文件(文件损坏或不是 Word 文档)", file=name) from None
+    try:
+        return _docx_lines(document, name)
+    except InputError:
+        raise
+    except Exception:
+        raise InputError("无法读取 .docx 文件的内容(文档结构损坏)", file=name) from None
+
+
+def _check_zip_bounds(data: bytes, name: str) -> None:
+    """A .docx is a zip: refuse one whose members unpack beyond the limit (a "zip bomb").
+
+    The sizes come from the zip directory; zipfile never inflates a member beyond its declared
+    size, so checking them bounds the memory used.
+    """
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise InputError("无法打开 .docx 文件(文件损坏或不是 Word 文档)", file=name) from None
+    if len(members) > 10_000:
+        raise InputError(f".docx 文件包含的部件过多({len(members):,} 个)", file=name)
+    unpacked = sum(m.file_size for m in members)
+    most = limits.unpacked_bytes()
+    if unpacked > most:
+        raise InputError(f".docx 解压后过大({unpacked:,} 字节,上限 {most:,} 字节)", file=name,
+                         hint=f"可用环境变量 {limits.UNPACKED_BYTES_ENV} 调整上限")
+
+
+def _docx_lines(document: Any, name: str) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    try:
-        document = open_docx(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputError("无法打开 .docx 文件(文件损坏或不是 Word 文档)", file=name) from exc
     lines: list[str] = []
     body = document.element.body
+    total = 0
+    most = limits.document_chars()
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
@@ -195,6 +237,10 @@ def docx_text(data: bytes, name: str) -> str:
                 cells = _dedupe_adjacent([c.text.strip() for c in row.cells if c.text.strip()])
                 if cells:
                     lines.append(" | ".join(cells))
+        total += len(lines[-1]) if lines else 0
+        if total > most:
+            raise InputError(f"文档文字过多(超过 {most:,} 字)", file=name,
+                             hint=f"可用环境变量 {limits.DOCUMENT_CHARS_ENV} 调整上限")
     text = "\n".join(lines).strip("\n")
     if not text.strip():
         raise InputError("Word 文档中没有文字内容", file=name)
@@ -211,15 +257,28 @@ def pdf_text(data: bytes, name: str) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    most = limits.document_chars()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InputError("PDF 已加密,无法读取", file=name)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        total = 0
+        # pypdf bounds each decompressed stream itself (75 MB); the text as a whole is bounded here.
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            total += len(pages[-1])
+            if total > most:
+                raise InputError(f"PDF 文字过多(超过 {most:,} 字)", file=name,
+                                 hint=f"可用环境变量 {limits.DOCUMENT_CHARS_ENV} 调整上限")
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise InputError("PDF 文件损坏,无法读取", file=name) from exc
+    except (PdfReadError, ValueError, KeyError, TypeError):
+        raise InputError("PDF 文件损坏,无法读取", file=name) from None
+    except RecursionError:
+        raise InputError("PDF 文件结构嵌套过深,无法读取", file=name) from None
+    except Exception:  # pypdf's limit errors, zlib errors and other damage
+        raise InputError("PDF 文件损坏或超出解压上限,无法读取", file=name) from None
     text = "\n".join(pages)
     visible = len(re.sub(r"\s", "", text))
     if visible < 20 * max(len(pages), 1) // 2:

@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from huiqi.errors import InputError
+from huiqi.values import MONEY_MULTIPLIERS
 
 # Full-width forms map 1:1 onto ASCII, so offsets survive normalisation.
 FULLWIDTH = str.maketrans(
@@ -30,21 +31,7 @@ CN_SMALL_UNITS: dict[str, int] = {"十": 10, "拾": 10, "百": 100, "佰": 100, 
 CN_BIG_UNITS: dict[str, int] = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 CN_NUMERAL_CHARS = "".join([*CN_DIGITS, *CN_SMALL_UNITS, *CN_BIG_UNITS, "廿"])
 
-MONEY_MULTIPLIERS: dict[str, int] = {
-    "元": 1,
-    "十元": 10,
-    "百元": 100,
-    "千元": 1000,
-    "万元": 10**4,
-    "十万元": 10**5,
-    "百万元": 10**6,
-    "千万元": 10**7,
-    "亿元": 10**8,
-    "十亿元": 10**9,
-    "百亿元": 10**10,
-    "千亿元": 10**11,
-    "万亿元": 10**12,
-}
+# Money units and their multipliers: the one value vocabulary (huiqi.values).
 
 _ARABIC = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+")
 
@@ -158,8 +145,6 @@ def parse_number(s: str) -> Decimal:
 def money_multiplier(unit: str) -> int:
     """元 → 1, 万元 → 10000 ...; bare 万/亿 (as in 4500亿) are read as 万元/亿元."""
     u = unit.strip()
-    if u in ("万", "亿", "千万", "百万"):
-        u += "元"
     if u not in MONEY_MULTIPLIERS:
         raise InputError(f"无法识别的金额单位:“{unit}”", field="unit")
     return MONEY_MULTIPLIERS[u]

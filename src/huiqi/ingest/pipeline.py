@@ -10,9 +10,10 @@ recorded in ``Document.quality``.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from huiqi.document import (
 )
 from huiqi.errors import HuiqiError, InputError
 from huiqi.ingest.boilerplate import strip_boilerplate
+from huiqi.ingest.decode import chinese_score
 from huiqi.ingest.formats import read_source
 from huiqi.ingest.metadata import extract_metadata
-from huiqi.ingest.mojibake import repair_mojibake
+from huiqi.ingest.mojibake import is_han, repair_mojibake
 from huiqi.ingest.outline import MeasureDraft, segment
 from huiqi.ingest.provisions import extract_provisions
 from huiqi.ingest.script import detect_script, to_simplified
@@ -108,6 +110,7 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
 
     meta = extract_metadata(header_simplified, simplified)
     quality.warnings.extend(meta.warnings)
+    quality.warnings.extend(_content_checks(simplified, measures))
 
     return Document(
         id=document_id(simplified),
@@ -146,6 +149,38 @@ def _heading_title(drafts: list[MeasureDraft]) -> str:
     return ""
 
 
+CONTENT_WARNING = "内容检查:"
+_POLICY_WORDS = ("政策", "通知", "意见", "办法", "措施", "方案", "规定", "细则", "企业", "单位", "补助", "奖励", "支持",
+                 "扶持", "部门", "人民政府", "实施", "工作")
+
+
+def _content_checks(text: str, measures: list[Measure]) -> list[str]:
+    """Warnings for text that is probably not a policy document or was decoded wrongly.
+
+    Each starts with :data:`CONTENT_WARNING`; ``huiqi ingest --strict`` turns them into errors.
+    """
+    sample = text[:200_000]
+    visible = [ch for ch in sample if not ch.isspace()]
+    if not visible:
+        return []
+    han = sum(1 for ch in visible if is_han(ch)) / len(visible)
+    out: list[str] = []
+    if han < 0.2:
+        out.append(f"{CONTENT_WARNING}正文中汉字只占 {han:.0%},不像政策文件")
+    else:
+        score = chinese_score(sample)
+        if score < 0.8:
+            out.append(f"{CONTENT_WARNING}常用字只占 {score:.0%},可能是编码识别错误或乱码")
+        elif not measures and not any(word in sample for word in _POLICY_WORDS):
+            out.append(f"{CONTENT_WARNING}没有识别出条款,也没有政策文件常用词,内容可能不是政策文件")
+    return out
+
+
+def content_warnings(doc: Document) -> list[str]:
+    """The content-check warnings of an ingested document (see :func:`_content_checks`)."""
+    return [w for w in doc.quality.warnings if w.startswith(CONTENT_WARNING)]
+
+
 def _original_slice(body: str, offset_map: list[int] | None, start: int, end: int) -> str:
     if offset_map is None:
         return body[start:end]
@@ -155,13 +190,15 @@ def _original_slice(body: str, offset_map: list[int] | None, start: int, end: in
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand directories into the supported files they hold, in a stable order."""
+    """Expand directories into the files they hold, in a stable order (unreadable folders skipped)."""
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for child in sorted(p.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    yield child
+            found: list[Path] = []
+            for folder, dirs, names in os.walk(p, onerror=lambda _exc: None):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                found += [Path(folder) / n for n in names if not n.startswith(".")]
+            yield from sorted(f for f in found if f.is_file())
         else:
             yield p
 
@@ -186,16 +223,39 @@ def _ingest_one(path: Path) -> IngestOutcome:
         return IngestOutcome(path=path, error=f"{path}:是目录而不是文件")
     except PermissionError:
         return IngestOutcome(path=path, error=f"{path}:没有读取权限")
-    except Exception as exc:
-        return IngestOutcome(path=path, error=f"{path}:处理失败({type(exc).__name__}: {exc})")
+    except OSError as exc:
+        return IngestOutcome(path=path, error=f"{path}:无法读取文件({exc.strerror or '未知原因'})")
+    except RecursionError:
+        return IngestOutcome(path=path, error=f"{path}:文件结构嵌套过深,无法处理")
+    except MemoryError:
+        return IngestOutcome(path=path, error=f"{path}:文件过大,内存不足")
+    except Exception:
+        # A bug of ours on an unusual file: the batch goes on; no Python internals in the message.
+        return IngestOutcome(path=path, error=f"{path}:处理失败(程序内部错误,请把该文件报告给维护者)")
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; only the parent handles it (terminating the
+    # workers), so no worker prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ingest_many(paths: Iterable[Path], jobs: int = 1) -> Iterator[IngestOutcome]:
-    """Ingest files, in parallel processes when ``jobs`` > 1; results come in input order."""
+    """Ingest files, in parallel processes when ``jobs`` > 1; results come in input order.
+
+    Interrupted (Ctrl-C) or abandoned by the caller, the worker processes are terminated.
+    """
     files = list(paths)
     if jobs <= 1 or len(files) <= 1:
         for f in files:
             yield _ingest_one(f)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_ingest_one, files, chunksize=max(1, min(16, len(files) // (jobs * 4) or 1)))
+    pool = multiprocessing.get_context().Pool(processes=jobs, initializer=_ignore_sigint)
+    try:
+        yield from pool.imap(_ingest_one, files, chunksize=max(1, min(16, len(files) // (jobs * 4) or 1)))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

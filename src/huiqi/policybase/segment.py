@@ -8,6 +8,8 @@ shift the index's word boundaries between ingest and search.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 from functools import lru_cache
 
@@ -33,11 +35,36 @@ def _jieba() -> jieba.Tokenizer:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            jieba.setLogLevel(logging.WARNING)
+            # jieba logs a failed cache write with a traceback; a failed write only costs time.
+            jieba.setLogLevel(logging.CRITICAL)
             tk = jieba.Tokenizer()
+            tk.tmp_dir = _cache_dir()
             tk.initialize()
             _tokenizer = tk
         return _tokenizer
+
+
+def _cache_dir() -> str | None:
+    """A directory of this user's for jieba's dictionary cache.
+
+    jieba's default, /tmp/jieba.cache, belongs to whoever ran first: any other user can
+    neither read nor replace it, so each of their runs rebuilt the dictionary, printed a
+    traceback and left a 9 MB temporary file in /tmp.
+    """
+    candidates = [os.environ.get("HUIQI_CACHE_DIR"), os.environ.get("XDG_CACHE_HOME") and
+                  os.path.join(os.environ["XDG_CACHE_HOME"], "huiqi"),
+                  os.path.join(os.path.expanduser("~"), ".cache", "huiqi"),
+                  os.path.join(tempfile.gettempdir(), f"huiqi-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            os.makedirs(candidate, mode=0o700, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    return None
 
 
 def _is_word(token: str) -> bool:

@@ -40,6 +40,7 @@ from huiqi.rules.expr_ast import (
     Unit,
     tidy,
 )
+from huiqi.values import MONEY_MULTIPLIERS, MONEY_UNITS
 
 TokKind = Literal["num", "str", "name", "kw", "op", "eof"]
 
@@ -76,13 +77,9 @@ _FULLWIDTH = str.maketrans({chr(0xFEE0 + ord(c)): c for c in _ASCII_PUNCT})
 _OPEN_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t", "”": "”", "’": "’"}
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-# Longest first: "万元" before "万".
+# Money units come from the one value vocabulary (huiqi.values), longest first: 千万元 before 万元.
 _UNITS: tuple[tuple[str, Decimal, Unit], ...] = (
-    ("亿元", Decimal(100_000_000), "money"),
-    ("万元", Decimal(10_000), "money"),
-    ("亿", Decimal(100_000_000), "money"),
-    ("万", Decimal(10_000), "money"),
-    ("元", Decimal(1), "money"),
+    *((u, Decimal(MONEY_MULTIPLIERS[u]), "money") for u in MONEY_UNITS),
     ("%", Decimal("0.01"), "percent"),
 )
 _TWO_CHAR_OPS = ("<=", ">=", "==", "!=")
@@ -225,7 +222,7 @@ def _read_number(src: str, i: int, err: ErrorSite, tokens: list[Token]) -> int:
             j += len(suffix)
             break
     if j < len(src) and (_is_ident_char(src[j]) or src[j] in "万亿元%"):
-        err("数字后不能紧跟名称或单位(支持的单位:元、万元、万、亿元、亿、%)", j)
+        err("数字后不能紧跟名称或单位(支持的单位:元、万元、千万元、亿元、万、千万、亿、%)", j)
     if unit == "money" and value != value.quantize(Decimal("0.01"), None, CTX):
         err("金额最多精确到分(0.01元)", i)
     exponent = value.normalize(CTX).as_tuple().exponent

@@ -999,6 +999,10 @@ class _PackCompiler:
             for j, cap in enumerate(rule.caps)
         )
         for j, cap in enumerate(rule.caps):
+            constant = parse_literal(cap.amount)
+            if isinstance(constant, Decimal) and not isinstance(constant, bool) and constant < 0:
+                raise self.fail(f"caps[{j}] 的上限金额 {cap.amount} 是负数:上限不能小于零",
+                                [*base, "caps", j, "amount"], rule, f"caps[{j}].amount")
             if cap.scope in ("enterprise_year", "fund") and not cap.group:
                 raise self.fail(f"caps[{j}] 的范围是 {cap.scope},必须给出共享上限的组名 group",
                                 [*base, "caps", j], rule, f"caps[{j}].group")

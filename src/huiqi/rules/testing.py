@@ -31,7 +31,7 @@ from huiqi.errors import HuiqiError, ProfileError, RuleError
 from huiqi.profile import (
     FieldRegistry,
     Profile,
-    _Bad,
+    ValueProblem,
     closest,
     line_of,
     load_yaml,
@@ -278,7 +278,7 @@ def _parse_expect(raw: Any, root: Any, loc: list[Any], file: str) -> Expectation
         else:
             try:
                 amount = parse_money_value(raw["amount"])
-            except (_Bad, HuiqiError):
+            except (ValueProblem, HuiqiError):
                 raise RuleError(f"期望金额 {raw['amount']!r} 无法识别,应写 50万元 或整数元", file=file,
                                 line=line_of(root, [*loc, "amount"])) from None
     upper = raw.get("upper_bound")

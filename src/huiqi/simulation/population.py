@@ -16,14 +16,15 @@ and ``sqlite:PATH::TABLE``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 
+from huiqi import limits
 from huiqi.engines.sources import SourceSpec, parse_source
 from huiqi.errors import HuiqiError, InputError
 from huiqi.profile import FieldRegistry, FieldSpec, closest, default_registry
@@ -98,6 +99,10 @@ def read_typed(population: str | Path | PopulationSource | pa.Table, registry: F
             classes = ClassSource(src.classes, f"亩均评价类别取自 {src.classes}")
     raw, view = read_registry_table(src, fields=reg, year=year, classes=classes, limit=limit)
     source = view.description
+    most = limits.per_row_rows()
+    if raw.num_rows > most:
+        raise InputError(f"逐行计算最多处理 {most:,} 行,企业名录有 {raw.num_rows:,} 行", file=source,
+                         hint=f"请用 --engine duckdb(默认),或用环境变量 {limits.PER_ROW_ROWS_ENV} 调整上限")
     report = check_population_columns(raw.schema.names, reg, source)
     report.warnings[:0] = view.warnings
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -135,11 +140,13 @@ def _convert(col: pa.ChunkedArray, spec: FieldSpec, name: str, source: str) -> p
     """Column → Python values the rules read (int yuan, Decimal, bool, str), checked cell by cell."""
     ok = _ARROW_OK.get(spec.type)
     values = col.to_pylist()
-    if ok is not None and ok(col.type) and spec.type != "enum":
-        converted = [None if v is None else (Decimal(v) if spec.type in ("number", "percent") else v) for v in values]
+    if ok is not None and ok(col.type) and spec.type in ("boolean", "text"):
+        converted = values
     else:
+        # Every other cell goes through the value vocabulary (huiqi.values): ranges included.
         if pa.types.is_floating(col.type) and spec.type == "money":
-            bad = next((i for i, v in enumerate(values) if v is not None and v != int(v)), None)
+            bad = next((i for i, v in enumerate(values) if v is not None
+                        and (not math.isfinite(v) or v != int(v))), None)
             if bad is not None:
                 raise InputError(f"第{bad + 2}行 列 {name}({spec.label})的值 {values[bad]} 不是整数元", file=source,
                                  line=bad + 2, field=name, hint="金额列须为整数元(如 6000000 或 600万元)")

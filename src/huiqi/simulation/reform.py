@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -42,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from huiqi.errors import HuiqiError, RuleError
+from huiqi.fsutil import make_temp_dir
 from huiqi.profile import closest, load_yaml
 from huiqi.rules.packs import RuleBase, load_packs
 
@@ -211,7 +211,7 @@ def apply_reform(rulebase: RuleBase, reform: Reform, base_params: dict[str, str]
         touched = True
     if not touched:
         return AppliedReform(reform, rulebase, params, lines, None, [])
-    tmp = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="huiqi-reform-"))
+    tmp = Path(workdir) if workdir is not None else make_temp_dir("reform")
     tmp.mkdir(parents=True, exist_ok=True)
     originals: dict[str, str] = {}
     for source, data in packs.values():

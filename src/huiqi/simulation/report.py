@@ -29,11 +29,11 @@ from rich.console import Console
 from rich.table import Table
 
 from huiqi.errors import HuiqiError
-from huiqi.fsutil import atomic_path
+from huiqi.fsutil import atomic_path, check_outputs
 from huiqi.simulation.allocation import METHOD_LABELS, PoolResult
 from huiqi.simulation.simulate import BASELINE, REFORM, SimulationResult
 
-__all__ = ["XLSX_ENTERPRISE_LIMIT", "fmt_yuan", "render", "write_outputs"]
+__all__ = ["XLSX_ENTERPRISE_LIMIT", "fmt_yuan", "planned_outputs", "render", "write_outputs"]
 
 XLSX_ENTERPRISE_LIMIT = 100_000
 OUTPUT_SUFFIXES = (".xlsx", ".parquet", ".csv")
@@ -246,13 +246,39 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table(arrays)
 
 
+AGGREGATE_TABLES = ("by_rule", "by_department", "by_district", "by_year", "undecided", "pools")
+REFORM_TABLES = ("reform_by_rule", "reform_by_district", "winners_losers")
+
+
+def planned_outputs(outs: Sequence[str | Path], *, reform: bool = True) -> list[Path]:
+    """Every file the outputs ``outs`` will produce (a .parquet/.csv brings its sibling tables).
+
+    Raises for an unsupported suffix; with ``reform`` the reform tables are included, so a
+    check made before the run covers every file the run may write.
+    """
+    files: list[Path] = []
+    for o in outs:
+        target = Path(o)
+        suffix = target.suffix.lower()
+        if suffix not in OUTPUT_SUFFIXES:
+            raise HuiqiError(f"不支持的输出格式 {target.suffix or '(无扩展名)'}", file=str(target),
+                             hint="请用 .xlsx(带图表的工作簿)、.parquet 或 .csv")
+        files.append(target)
+        if suffix != ".xlsx":
+            names = ("details", *AGGREGATE_TABLES, *(REFORM_TABLES if reform else ()))
+            files += [_sibling(target, name) for name in names]
+    return files
+
+
+def check_planned_outputs(outs: Sequence[str | Path], inputs: Sequence[str | Path]) -> None:
+    """Before the run: no output (nor a sibling table) replaces an input or another output."""
+    check_outputs(planned_outputs(outs), inputs)
+
+
 def write_outputs(res: SimulationResult, outs: Sequence[str | Path], console: Console | None = None) -> list[Path]:
     """Write every requested output atomically (all or nothing); returns the files written."""
     targets = [Path(o) for o in outs]
-    for t in targets:
-        if t.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise HuiqiError(f"不支持的输出格式 {t.suffix or '(无扩展名)'}", file=str(t),
-                             hint="请用 .xlsx(带图表的工作簿)、.parquet 或 .csv")
+    check_outputs(planned_outputs(targets, reform=res.has_reform))
     aggregates = _aggregates(res)
     written: list[Path] = []
     with contextlib.ExitStack() as stack:
@@ -287,7 +313,10 @@ def _write_tabular(res: SimulationResult, data: Any, tmp: Path, fmt: str) -> Non
         return
     # A DuckDB relation: streamed by DuckDB itself (millions of enterprises never enter Python).
     name = str(tmp).replace("'", "''")
-    options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    # USE_TMP_FILE false: the target is already our own temporary file; DuckDB's own tmp_ copy
+    # would be left behind by a killed run under a name we cannot prove is ours.
+    options = ("FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true") + \
+        ", USE_TMP_FILE false"
     res.con.execute(f"COPY ({data.sql_query()}) TO '{name}' ({options})")
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -44,6 +43,7 @@ from huiqi.engines.sources import SourceSpec
 from huiqi.errors import HuiqiError, InputError
 from huiqi.evaluation.link import evaluation_for
 from huiqi.evaluation.result import DEFAULT_STORE as DEFAULT_EVALUATIONS
+from huiqi.fsutil import make_temp_dir
 from huiqi.registry.reader import RegistryView, open_registry
 from huiqi.rules.packs import CompiledRule, RuleBase, load_packs
 from huiqi.simulation.allocation import METHODS, Method, PoolResult, allocate_sql
@@ -435,7 +435,8 @@ class _Store:
     """The analysis database (DuckDB spilling to a temporary directory, thrown away with the result)."""
 
     def __init__(self, memory_limit: str | None) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="huiqi-sim-"))
+        # Named after our pid: a killed run's directory is removed by the next run (huiqi.fsutil).
+        self.workdir = make_temp_dir("sim")
         # In-memory (fast inserts) but allowed to spill to the temporary directory beyond memory_limit.
         self.con = duckdb.connect(":memory:")
         self.con.execute(f"SET temp_directory = '{self.workdir / 'spill'}'")

@@ -58,6 +58,7 @@ _PREFIX_WORDS: list[tuple[str, Comparator, bool]] = [
     ("不高于", Comparator.LE, True), ("不多于", Comparator.LE, True), ("不大于", Comparator.LE, True),
     ("最高", Comparator.LE, True), ("最多", Comparator.LE, True), ("封顶", Comparator.LE, True),
     ("上限为", Comparator.LE, True), ("至多", Comparator.LE, True),
+    ("最高可达", Comparator.LE, True), ("最高达", Comparator.LE, True), ("最多可达", Comparator.LE, True),
     ("未超过", Comparator.LE, False),
     ("超过", Comparator.GT, False), ("高于", Comparator.GT, False), ("大于", Comparator.GT, False),
     ("多于", Comparator.GT, False), ("超出", Comparator.GT, False), ("突破", Comparator.GT, False),
@@ -236,12 +237,28 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
                 and _BAND_LOW_RE.fullmatch(norm, q.end, q.suffix_end) is not None
                 and _BAND_JOIN_RE.fullmatch(between) is not None
             )
-            if (
+            if _bare_low_end(q, nxt, between):
+                # 1亿(含1亿)至5亿元: the low end borrows the high end's 元
+                q.category, q.unit = "money", q.unit + "元"
+                q.money_unit = q.unit
+            # 投资额在2000万元以上3000万元以下: a band written with 以上 and 以下, both ends inclusive
+            above_below = (
+                q.suffix in (Comparator.GE, Comparator.GT)
+                and nxt.category == q.category
+                and q.category in ("money", "measure", "count")
+                and re.fullmatch(r"\s*、?\s*", between) is not None
+                and nxt.suffix in (Comparator.LE, Comparator.LT)
+                and nxt.suffix_end > nxt.end
+                and "以下" in norm[nxt.end:nxt.suffix_end]
+                and _comparable(q) < _comparable(nxt)
+            )
+            if above_below or (
                 nxt.category not in ("none", "ratio")
                 and re.fullmatch(r"\s*(?:至|到|-|~|—{1,2}|–)\s*", between)
                 and (q.category == "none" or (q.category == nxt.category and (q.suffix is None or band_low)))
                 and _comparable(q) <= _comparable(nxt)
             ):
+                q.above_below = above_below
                 if q.category == "none":
                     q.category, q.unit, q.money_unit, q.per = nxt.category, nxt.unit, nxt.money_unit, nxt.per
                     pending_none.pop(id(q), None)
@@ -302,6 +319,17 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
     provisions = [_classify(c, basis, norm, text) for c in ctxs]
     _settle_tiers(provisions, ctxs, norm)
     return provisions, unparsed
+
+
+def _bare_low_end(q: Quantity, nxt: Quantity, between: str) -> bool:
+    """1亿至5亿元: a bare 万/亿 figure joined by 至/到 to money in the same magnitude is money."""
+    return (
+        q.category == "bare"
+        and nxt.category == "money"
+        and nxt.money_unit == q.unit + "元"
+        and q.suffix is None
+        and re.fullmatch(r"\s*(?:至|到|-|~|—{1,2}|–)\s*", between) is not None
+    )
 
 
 def _band_start(p: Provision, c: _Ctx) -> bool:
@@ -460,6 +488,8 @@ def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
         marked = q.marker is not None or hi_q.marker is not None
         low_inc = q.marker if q.marker is not None else True
         high_inc = hi_q.marker if hi_q.marker is not None else (not marked)
+        if q.above_below:  # 以上 and 以下 include the number; (不含) turned them into gt / lt
+            low_inc, high_inc = q.suffix == Comparator.GE, hi_q.suffix == Comparator.LE
         high_value = hi_q.value
         if q.money_unit and hi_q.money_unit and q.money_unit != hi_q.money_unit:
             # 5000万元以上至1亿元: both ends in the low end's unit (1亿元 = 10000万元)

@@ -75,8 +75,10 @@ _FRACTION_TAIL_RE = re.compile(r"/(\d{1,3})(?![\d/\-])")
 _YEAR_TAIL_RE = re.compile(r"\s*(年|[-~—–至到]\s*(19|20)\d\d|\.\d)")
 _DECIMAL_TAIL_RE = re.compile(r"\.\d")
 _DASH_AMOUNT_RE = re.compile(r"-\s*\d+(?:\.\d+)?\s*(?:" + UNIT_RE.pattern + ")")
-_GLOSS_RE = re.compile(r"\((?!不?含\))[\u4e00-\u9fff]{1,3}\)(?=及?以[上下])")
-MARKER_RE = re.compile(r"\((不?含)\)")
+# 5家(个)以上, 1000万元(人民币,下同)以上: a gloss in brackets between a figure and its 以上/以下
+_GLOSS_RE = re.compile(r"\((?!不?含\))(?:[\u4e00-\u9fff]{1,3}|人民币(?:[,，]下同)?|下同)\)(?=及?以[上下])")
+# (含) / (不含), also restating the figure or the rule: (含1亿), (不含1000万元), (含本数,下同)
+MARKER_RE = re.compile(r"\((不?含)(?:本数|本级|\d+(?:\.\d+)?[\u4e00-\u9fff]{0,3})?(?:[,，]下同)?\)")
 _SUFFIX_RE = re.compile(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)")
 
 
@@ -103,6 +105,7 @@ class Quantity:
     marker: bool | None = None  # (含) True, (不含) False, none None
     excluded: str | None = None
     band_low: bool = False  # low end of a band written 以上/及以上 (1000万元及以上至5000万元)
+    above_below: bool = False  # low end of a band written A以上B以下 (2000万元以上3000万元以下)
 
 
 _QUOTED_RE = re.compile(r"“[^”“]{0,25}”|\"[^\"]{0,25}\"|《[^》]*》")
@@ -216,6 +219,12 @@ def scan_quantities(norm: str) -> list[Quantity]:
         if s in quoted:
             q.excluded = "name"
             continue
+        if prev == "含":
+            marker = MARKER_RE.match(norm, norm.rfind("(", max(0, s - 3), s)) if "(" in norm[max(0, s - 3):s] else None
+            if marker is not None and marker.end() > e:
+                q.excluded = "restated"  # 1亿(含1亿), 1000万元(不含1000万元): the marker repeats the figure
+                pos = marker.end()
+                continue
         # ratio 5:5; clock times (08:30, 08:30:00) are not ratios
         if nxt == ":" and _COLON_DIGIT_RE.match(norm, e):
             rm = _RATIO_TAIL_RE.match(norm, e)

@@ -203,7 +203,7 @@ def _title_candidates(header: str, body: str) -> list[str]:
             continue
         if len(line) < 6 or line.endswith(("。", ":", "：", ",", ",")):
             continue
-        if _KEY_RE.match(line):
+        if _KEY_RE.match(line) or _NOT_A_TITLE.match(line) or _DOC_NO.fullmatch(line):
             continue
         joined = _continued_title(lines, k)
         if joined:
@@ -215,6 +215,14 @@ def _title_candidates(header: str, body: str) -> list[str]:
     return out
 
 
+# Lines that are never the document's title: the attachment list (附件:1.…) and outline headings
+# (一、…, (一)…, 1.…, 第一条…) of a page that prints no title line.
+_NOT_A_TITLE = re.compile(
+    r"附件\s*[:：\d一二三四五六七八九十]|[一二三四五六七八九十]{1,3}\s*[、.．]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
+    r"|\d{1,2}\s*[、.．](?!\d)|第[一二三四五六七八九十百\d]{1,4}条"
+)
+
+
 def _continued_title(lines: list[str], k: int) -> str | None:
     """lines[k] joined with up to three following lines when only the whole reads as a title."""
     line = lines[k]
@@ -222,6 +230,8 @@ def _continued_title(lines: list[str], k: int) -> str | None:
         _TITLE_END.search(line)
         or "。" in line
         or _ORGAN_LINE.search(line)
+        # the 文号 printed above the title is never its first half (穗开商务规字〔2019〕4号 / 广州开发区…)
+        or _DOC_NO.fullmatch(line)
         # a date or code cell of the header table is never the first half of a title
         or re.search(r"[\u4e00-\u9fff]{4}", line) is None
     ):
@@ -284,18 +294,25 @@ def _signature(body: str) -> tuple[list[str], date | None]:
 _DATE_LINE = re.compile(r"^\s*(?P<d>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\s*$")
 
 
-def _notice_signature_date(body: str) -> date | None:
-    """Date under the signature of a 印发 notice that precedes the policy text itself.
+def _notice_signature(body: str) -> tuple[str | None, date | None]:
+    """Organ and date under the signature of a 印发 notice that precedes the policy text itself.
 
     Pages of the genre often carry "关于印发…的通知", the notice's signature and date, then
-    the policy: the first date line that directly follows an organ's name is the signing date.
+    the policy: the first date line that follows an organ's name (blank lines between them do
+    not count) is the signing date. When the title names the organ, the date may follow the
+    notice's last sentence (…现印发给你们,请认真贯彻落实。) directly.
     """
-    lines = [ln.strip() for ln in body[:4000].splitlines()]
+    lines = [ln.strip() for ln in body[:4000].splitlines() if ln.strip()]
     for k, line in enumerate(lines):
         m = _DATE_LINE.match(line)
-        if m and k > 0 and _ORGAN_LINE.search(lines[k - 1]) and len(lines[k - 1]) <= 40:
-            return parse_date(m.group("d"))
-    return None
+        if m is None or k == 0:
+            continue
+        above = lines[k - 1]
+        if _ORGAN_LINE.search(above) and len(above) <= 40 and not re.search(r"[。,，:：;；]", above):
+            return above, parse_date(m.group("d"))
+        if above.endswith("。") and "印发" in above:
+            return None, parse_date(m.group("d"))
+    return None, None
 
 
 # ---------------------------------------------------------------------------------------
@@ -414,11 +431,13 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
 
     # issuers: title prefix, then signature block, then the page's publisher fields
     sig_names, sig_date = _signature(body)
+    notice_organ, notice_date = _notice_signature(body)
     if meta.signed_date is None and meta.status == "final":
-        meta.signed_date = sig_date or _notice_signature_date(body) or _date_under_title(body, title)
+        meta.signed_date = sig_date or notice_date or _date_under_title(body, title)
     prefix_organs: list[str] = []
     pm = re.match(r"^(?P<p>.+?)关于", title)
-    if pm and not pm.group("p").startswith(("《", "对")):
+    # 市政府印发《关于…》的通知: the 关于 is inside the quoted policy name, its prefix is no organ list
+    if pm and not pm.group("p").startswith(("《", "对")) and "《" not in pm.group("p"):
         prefix_organs = _split_organs(pm.group("p"))
     prefix_partial = bool(pm and re.search(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个)?(?:部门|单位)$", pm.group("p")))
     if prefix_organs and not (prefix_partial and sig_names):
@@ -426,7 +445,7 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     elif sig_names:
         meta.issuers = sig_names
     else:
-        masthead = _masthead(body, title)
+        masthead = _masthead(body, title) or notice_organ
         if masthead:
             meta.issuers = [masthead]
         else:

@@ -317,7 +317,8 @@ def _title(text: str, body: int, limit: int) -> str:
     m = _TITLE_STOP.search(text, body, limit)
     stop = m.start() if m else limit
     chunk = text[body:stop]
-    ws = re.search(r"[^\S\n]", chunk)
+    # a blank printed next to a number (投资在 1000 万元以上, from PDF) is not the end of a flattened heading
+    ws = re.search(r"(?<!\d)[^\S\n]+(?!\d|[^\S\n])", chunk)
     if ws and ws.start() >= 2:
         chunk = chunk[: ws.start()]
     return chunk.strip().strip("，,、")
@@ -602,6 +603,25 @@ def trailer(text: str) -> tuple[int, int]:
     return content_end, main_end
 
 
+# a heading at a line start above the first measure found, numbered other than one
+_HEADING_ABOVE = re.compile(
+    r"(?m)^[^\S\n]*(?:第[^\S\n]*[二三四五六七八九十百\d][一二三四五六七八九十百\d\s]{0,6}条"
+    r"|[二三四五六七八九十][一二三四五六七八九十]{0,2}、|[(（][二三四五六七八九十][一二三四五六七八九十]{0,2}[)）])"
+)
+
+
+def _one_article_above(found: list[MeasureDraft], opened: list[MeasureDraft]) -> bool:
+    """A page holding one article of a larger policy with its own items (第三条 奖励标准 / (一)… /
+    (二)…): the items number from one, so the usual pass finds them, but not the article above
+    them. Opened at any number, the page gains exactly that article and the items nest under it."""
+    if len(opened) != len(found) + 1 or opened[0].start >= found[0].start:
+        return False
+    head = opened[0].label
+    return all(
+        o.start == f.start and o.path[:1] == [head] for o, f in zip(opened[1:], found, strict=True)
+    )
+
+
 def segment(text: str) -> OutlineResult:
     """Split a cleaned (simplified) policy text into measures. See the module docstring."""
     result = OutlineResult()
@@ -612,9 +632,12 @@ def segment(text: str) -> OutlineResult:
     measures: list[MeasureDraft] = []
     limits: list[int] = []
     _outline_part(text, 0, content_end, [], measures, result.warnings, depth)
-    if not measures and not attachments:
+    if not attachments and (not measures or _HEADING_ABOVE.search(text, 0, measures[0].start)):
         # no numbering starts at 1: a page holding one measure (or a run of them) of a larger policy
-        _outline_part(text, 0, content_end, [], measures, [], depth, open_anywhere=True)
+        opened: list[MeasureDraft] = []
+        _outline_part(text, 0, content_end, [], opened, [], depth, open_anywhere=True)
+        if not measures or _one_article_above(measures, opened):
+            measures = opened
     limits.extend([content_end] * len(measures))
     for k, att in enumerate(attachments):
         nxt = attachments[k + 1].pos if k + 1 < len(attachments) else len(text)

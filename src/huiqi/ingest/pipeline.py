@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import re
 import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ def document_id(simplified_body: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
 
 
+# Items of a list of eligibility conditions (同时符合以下条件: (一)新增固定资产投资1000万元以上; …) and
+# a measure headed as conditions (享受条件, 申报条件): their figures are conditions of a grant even
+# though the item itself grants nothing.
+_CONDITION_LIST = re.compile(r"(?:以下|下列|如下)[^。;；\n]{0,12}条件[^。;；\n]{0,4}[:：]?\s*$")
+_CONDITION_TITLE = re.compile(r"^(?:享受|申报|申请|认定|支持|适用)?条件$")
+
+
 def ingest_file(path: str | os.PathLike[str]) -> Document:
     path = Path(path)
     source = read_source(path)
@@ -74,9 +82,13 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
 
     measures: list[Measure] = []
     targets: list[Target] = []
+    own_of: dict[str, str] = {}
     for draft in outline.measures:
         own = simplified[draft.start : draft.own_end]
-        provisions, unparsed = extract_provisions(own)
+        own_of["/".join([*draft.path, draft.label])] = own
+        parent_own = own_of.get("/".join(draft.path), "") if draft.path else ""
+        conditions = bool(_CONDITION_TITLE.search(draft.title) or _CONDITION_LIST.search(parent_own))
+        provisions, unparsed = extract_provisions(own, conditions=conditions)
         for span in unparsed:
             quality.unparsed_numbers.append(
                 Span(start=draft.start + span.start, end=draft.start + span.end, text=span.text,

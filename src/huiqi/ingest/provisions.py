@@ -188,16 +188,18 @@ def provisions_for_reading(text: str) -> list[Provision]:
     return extract_provisions(text)[0]
 
 
-def extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
+def extract_provisions(text: str, conditions: bool = False) -> tuple[list[Provision], list[Span]]:
     """Provisions of one measure's text (simplified script) in order, plus spans of numbers that were
-    seen but could not be classified. Offsets index ``text``."""
+    seen but could not be classified. Offsets index ``text``. ``conditions``: the text is an item of
+    a list of eligibility conditions, so its bounded figures are thresholds (新增纳税100万元以上,
+    投资强度不低于300万元/亩) though it grants nothing itself."""
     global _last
-    provisions, unparsed = _extract_provisions(text)
+    provisions, unparsed = _extract_provisions(text, conditions)
     _last = (text, list(provisions))
     return provisions, unparsed
 
 
-def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
+def _extract_provisions(text: str, conditions: bool = False) -> tuple[list[Provision], list[Span]]:
     norm = normalize(text)
     quantities = scan_quantities(norm)
     if not quantities:
@@ -288,7 +290,9 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
         incentive = incentive_of.get(c.sentence)
         if incentive is None:  # once per sentence: a page without full stops is one long sentence
             sent = norm[c.sentence[0]:c.sentence[1]]
-            incentive = incentive_of[c.sentence] = bool(_BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent))
+            incentive = incentive_of[c.sentence] = bool(
+                conditions or _BENEFIT_RE.search(sent) or _ELIGIBILITY_RE.search(sent)
+            )
         c.incentive = incentive
         tail_end = (c.range_with.suffix_end if c.range_with else q.suffix_end)
         c.grant = bool(_GRANT_BEFORE_RE.search(left) or _GRANT_AFTER_RE.match(norm, tail_end))
@@ -316,7 +320,7 @@ def _extract_provisions(text: str) -> tuple[list[Provision], list[Span]]:
             b.notes.append("调整后")
 
     basis = _basis_starts(ctxs)
-    provisions = [_classify(c, basis, norm, text) for c in ctxs]
+    provisions = [_classify(c, basis, norm, text, conditions) for c in ctxs]
     _settle_tiers(provisions, ctxs, norm)
     return provisions, unparsed
 
@@ -449,7 +453,7 @@ def _basis_in_sentence(c: _Ctx, basis: list[int]) -> bool:
     return False
 
 
-def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
+def _classify(c: _Ctx, basis: list[int], norm: str, text: str, conditions: bool = False) -> Provision:
     q = c.q
     hi_q = c.range_with
     end = hi_q.suffix_end if hi_q else q.suffix_end
@@ -516,6 +520,10 @@ def _classify(c: _Ctx, basis: list[int], norm: str, text: str) -> Provision:
                              upper_bound=ceiling, per=per, **base)  # type: ignore[arg-type]
         upper = ceiling or (q.suffix == Comparator.LE and q.suffix_end > q.end
                             and norm[q.end:q.suffix_end].endswith("内"))
+        if per is not None and conditions and not upper and comparator not in (None, Comparator.APPROX):
+            # 项目投资强度不低于300万元/亩 among the conditions: a bound on the applicant, not money paid
+            return Provision(kind=ProvisionKind.THRESHOLD, value=q.value, yuan=yuan, comparator=comparator,
+                             per=per, **base)  # type: ignore[arg-type]
         if per is not None:
             cmp = Comparator.LE if upper else (comparator or Comparator.EQ)
             return Provision(kind=ProvisionKind.PER_UNIT, value=q.value, yuan=yuan, comparator=cmp,

@@ -78,7 +78,7 @@ _DASH_AMOUNT_RE = re.compile(r"-\s*\d+(?:\.\d+)?\s*(?:" + UNIT_RE.pattern + ")")
 # 5家(个)以上, 1000万元(人民币,下同)以上: a gloss in brackets between a figure and its 以上/以下
 _GLOSS_RE = re.compile(r"\((?!不?含\))(?:[\u4e00-\u9fff]{1,3}|人民币(?:[,，]下同)?|下同)\)(?=及?以[上下])")
 # (含) / (不含), also restating the figure or the rule: (含1亿), (不含1000万元), (含本数,下同)
-MARKER_RE = re.compile(r"\((不?含)(?:本数|本级|\d+(?:\.\d+)?[\u4e00-\u9fff]{0,3})?(?:[,，]下同)?\)")
+MARKER_RE = re.compile(r"\((不?含)(?:本数|本级|\s*\d+(?:\.\d+)?\s*[\u4e00-\u9fff]{0,3})?(?:[,，]下同)?\)")
 _SUFFIX_RE = re.compile(r"(及以上|以上|及以下|以下(?!简称)|以内|之内|内|左右)")
 
 
@@ -219,8 +219,9 @@ def scan_quantities(norm: str) -> list[Quantity]:
         if s in quoted:
             q.excluded = "name"
             continue
-        if prev == "含":
-            marker = MARKER_RE.match(norm, norm.rfind("(", max(0, s - 3), s)) if "(" in norm[max(0, s - 3):s] else None
+        if norm[max(0, s - 5):s].rstrip().endswith("含"):
+            opening = norm.rfind("(", max(0, s - 5), s)
+            marker = MARKER_RE.match(norm, opening) if opening >= 0 else None
             if marker is not None and marker.end() > e:
                 q.excluded = "restated"  # 1亿(含1亿), 1000万元(不含1000万元): the marker repeats the figure
                 pos = marker.end()

@@ -230,6 +230,9 @@ def _split_lines(text: str) -> list[_Line]:
     return lines
 
 
+_DATED_CHROME = re.compile(r"(?:发布时间|发布日期)\s*[:：]\s*(?:19|20)\d\d")
+
+
 def strip_boilerplate(text: str) -> Cleaned:
     """Remove site chrome; move metadata lines to ``header``; keep everything else verbatim."""
     lines = _split_lines(text)
@@ -260,10 +263,13 @@ def strip_boilerplate(text: str) -> Cleaned:
     out_len = 0
     blank_run = 0
     started = False
-    for line, k, reason in zip(lines, kind, reasons, strict=True):
+    for line, simple, k, reason in zip(lines, simplified, kind, reasons, strict=True):
         end = line.start + len(line.text)
         if k == "chrome":
             removed.append(Span(start=line.start, end=end, text=line.text, reason=reason))
+            if _DATED_CHROME.search(simple):
+                # 作者: 来源: 发布时间:2023-01-03 09:55 浏览次数: — chrome that still carries the date
+                header_parts.append(line.text)
             continue
         if k == "meta":
             header_parts.append(line.text)

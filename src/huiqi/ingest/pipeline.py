@@ -82,19 +82,18 @@ def ingest_file(path: str | os.PathLike[str]) -> Document:
 
     measures: list[Measure] = []
     targets: list[Target] = []
-    own_of: dict[str, str] = {}
+    lists_conditions: dict[str, bool] = {}  # measure key → its own text ends announcing a list of conditions
     for draft in outline.measures:
         own = simplified[draft.start : draft.own_end]
-        own_of["/".join([*draft.path, draft.label])] = own
-        parent_own = own_of.get("/".join(draft.path), "") if draft.path else ""
-        conditions = bool(_CONDITION_TITLE.search(draft.title) or _CONDITION_LIST.search(parent_own))
+        key = "/".join([*draft.path, draft.label])
+        lists_conditions[key] = _CONDITION_LIST.search(own[-40:]) is not None
+        conditions = bool(_CONDITION_TITLE.search(draft.title) or lists_conditions.get("/".join(draft.path), False))
         provisions, unparsed = extract_provisions(own, conditions=conditions)
         for span in unparsed:
             quality.unparsed_numbers.append(
                 Span(start=draft.start + span.start, end=draft.start + span.end, text=span.text,
                      reason=span.reason or f"条款 {'/'.join([*draft.path, draft.label])}")
             )
-        key = "/".join([*draft.path, draft.label])
         for target in extract_targets(own):
             targets.append(target.model_copy(update={"measure": key}))
         original_span = _original_slice(body, offset_map, draft.start, draft.end)

@@ -9,17 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 from huiqi.errors import HuiqiError
+from huiqi.profile import Profile, profile_env
 from huiqi.rules.calculator.formatting import format_quantity
 from huiqi.rules.calculator.plan import FieldInfo, Plan, parse_param_value
 
-__all__ = ["ENTERPRISE", "ProfileView", "Subject", "build_envs", "lookup_field", "normalize_value", "param_env", "profile_field",
+__all__ = ["ENTERPRISE", "ProfileLike", "ProfileView", "Subject", "build_envs", "lookup_field", "normalize_value", "param_env", "profile_field",
            "view_profile"]
 
 # The subject id of rules whose beneficiary is the enterprise (not one of its projects).
 ENTERPRISE = "enterprise"
 
+# A loaded Profile, or a plain mapping with the same keys (ad-hoc use, tests).
+ProfileLike = Profile | Mapping[str, Any]
 
-def profile_field(profile: Any, name: str) -> Any:
+
+def profile_field(profile: ProfileLike, name: str) -> Any:
     """``profile.name`` of a Profile, or ``profile["name"]`` of a plain mapping (ad-hoc use, cohort rows)."""
     if isinstance(profile, Mapping):
         return profile.get(name)
@@ -75,7 +79,7 @@ class ProfileView:
     history: list[dict[str, Any]]
 
 
-def view_profile(profile: Any) -> ProfileView:
+def view_profile(profile: ProfileLike) -> ProfileView:
     region = _as_mapping(profile_field(profile, "region"))
     enterprise = _as_mapping(profile_field(profile, "enterprise"))
     projects = []
@@ -104,7 +108,7 @@ def param_env(plan: Plan, on: date, overrides: Mapping[str, str] | None) -> tupl
             if name in pack.parameters:
                 value = _param_in_force(pack.parameters[name].values, on)
                 break
-        if value is None and params is not None and hasattr(params, "value"):
+        if value is None:
             try:
                 value = params.value(name, on)
             except (KeyError, LookupError, HuiqiError):
@@ -130,20 +134,16 @@ def _param_in_force(entries: Sequence[Any], on: date) -> Decimal | str | None:
     return None if best is None else parse_param_value(best.value)
 
 
-def build_envs(plan: Plan, profile: Any, view: ProfileView, on: date,
+def build_envs(plan: Plan, profile: ProfileLike, view: ProfileView, on: date,
                param_values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Subject]]:
     """Flat environments (``enterprise.x``, ``project.x``, ``region.k``, ``param.p``, ``date``).
 
-    R1's ``profile_env`` is the single definition of how a profile is seen by rules
-    (list fields become ``enterprise.titles.<item>`` flags, dates ISO text); other
-    profile-like objects (plain mappings in ad-hoc use) get the same flat shape here.
+    ``huiqi.profile.profile_env`` is the single definition of how a profile is seen by
+    rules (list fields become ``enterprise.titles.<item>`` flags, dates ISO text); plain
+    mappings (ad-hoc use) get the same flat shape here.
     """
     registry = plan.registry
-    try:
-        from huiqi.profile import Profile, profile_env
-    except ImportError:  # pragma: no cover - R1's module is part of the package
-        Profile = None  # type: ignore[assignment,misc]
-    if Profile is not None and isinstance(profile, Profile):
+    if isinstance(profile, Profile):
         base = profile_env(profile, None, on, param_values, fields=registry)
         subjects = [Subject(p.id, p.name, profile_env(profile, p, on, param_values, fields=registry))
                     for p in profile.projects]

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huiqi.errors import RuleError
 from huiqi.rules.calculator.ask_next import ask_next_questions, near_miss, settle_near_misses
 from huiqi.rules.calculator.environment import (
     ENTERPRISE,
+    ProfileLike,
     ProfileView,
     Subject,
     build_envs,
@@ -35,15 +36,18 @@ from huiqi.rules.calculator.stacking import apply_group_stacking
 from huiqi.rules.model import Lead, Rule, RulePack
 from huiqi.rules.result import CalcReport, LeadResult, Status
 
+if TYPE_CHECKING:
+    from huiqi.rules.packs import RuleBase
+
 __all__ = ["calculate", "selected_documents", "selected_rules"]
 
-def selected_rules(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> list[PRule]:
+def selected_rules(plan: Plan, rulebase: RuleBase, policies: Sequence[str] | None) -> list[PRule]:
     """Rules of the named documents (id, 文号 or a piece of the title) or rule ids/prefixes."""
     chosen = rulebase.select(policies)
     return [pr for pr in plan.rules if chosen.has_rule(pr.rule.id)]
 
 
-def selected_documents(plan: Plan, rulebase: Any, policies: Sequence[str] | None) -> set[str] | None:
+def selected_documents(plan: Plan, rulebase: RuleBase, policies: Sequence[str] | None) -> set[str] | None:
     """Documents whose pack-level leads are shown: ``None`` = all; named by id, 文号 or title.
 
     Naming only rule ids selects no document (the user asked for those rules, not the pack).
@@ -59,12 +63,12 @@ def _subjects(pr: PRule, view: ProfileView, base: dict[str, Any], project_envs: 
 
 
 def calculate(
-    rulebase: Any,
-    profile: Any,
+    rulebase: RuleBase,
+    profile: ProfileLike,
     on: date,
     policies: list[str] | None = None,
     params: dict[str, str] | None = None,
-    cohort: list[Any] | None = None,
+    cohort: Sequence[ProfileLike] | None = None,
     *,
     population: Mapping[tuple[str, str], PopulationDecision] | None = None,
 ) -> CalcReport:

@@ -24,17 +24,18 @@ applicant's status, place and amount, decided in one run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
     PopulationDecision,
+    ProfileLike,
     PRule,
     build_envs,
     calculate,
@@ -47,6 +48,9 @@ from huiqi.rules.calculator import (
 )
 from huiqi.rules.expr import format_value, unit_of
 from huiqi.rules.result import STATUS_LABELS, CalcReport, Status
+
+if TYPE_CHECKING:
+    from huiqi.rules.packs import RuleBase
 
 __all__ = ["COHORT_SCHEMA_VERSION", "CohortEntry", "CohortReport", "CohortRule", "apply_cohort", "cohort_report",
            "population_decisions"]
@@ -71,8 +75,8 @@ def _sort_key(value: Decimal | str) -> tuple[int, Any]:
 
 
 def population_decisions(
-    rulebase: Any,
-    profiles: Sequence[Any],
+    rulebase: RuleBase,
+    profiles: Sequence[ProfileLike],
     on: date,
     *,
     policies: list[str] | None = None,
@@ -114,7 +118,7 @@ def population_decisions(
     return out
 
 
-def _entry(pr: PRule, env: Any, owner: int, name: str, subject: str) -> _Entry | PopulationDecision:
+def _entry(pr: PRule, env: Mapping[str, Any], owner: int, name: str, subject: str) -> _Entry | PopulationDecision:
     by = pr.rank_by or pr.quota_by
     assert by is not None
     key, missing = by.evaluate(env)
@@ -175,8 +179,8 @@ def _tie_note(members: list[_Entry], pos: int, places: int) -> str:
 
 
 def apply_cohort(
-    rulebase: Any,
-    profiles: Sequence[Any],
+    rulebase: RuleBase,
+    profiles: Sequence[ProfileLike],
     on: date,
     *,
     policies: list[str] | None = None,
@@ -233,8 +237,8 @@ class CohortReport(_Model):
 
 
 def cohort_report(
-    rulebase: Any,
-    profiles: Sequence[Any],
+    rulebase: RuleBase,
+    profiles: Sequence[ProfileLike],
     on: date,
     *,
     policies: list[str] | None = None,

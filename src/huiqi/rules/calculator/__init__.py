@@ -20,6 +20,7 @@ yuan (half_up unless the rule says floor) and never touch float.
 from huiqi.rules.calculator.ask_next import ASK_NEXT_LIMIT
 from huiqi.rules.calculator.environment import (
     ENTERPRISE,
+    ProfileLike,
     ProfileView,
     Subject,
     build_envs,
@@ -60,7 +61,7 @@ from huiqi.rules.calculator.report import calculate, selected_documents, selecte
 
 __all__ = [
     "ASK_NEXT_LIMIT", "ENTERPRISE", "PLACE_SUFFIXES", "Core", "FieldInfo", "PCond", "PExpr", "PRule", "Plan",
-    "PopulationDecision", "ProfileView", "Subject", "Work", "all_pexprs", "build_envs", "calculate", "cap_group",
+    "PopulationDecision", "ProfileLike", "ProfileView", "Subject", "Work", "all_pexprs", "build_envs", "calculate", "cap_group",
     "condition_statement", "evaluate_core", "fmt_money", "jurisdiction_status", "key_text", "literal_value",
     "norm_place", "param_env", "parse_param_value", "plan_for", "round_amount", "rule_gate", "same_place",
     "selected_documents", "selected_rules", "strip_class", "view_profile",

@@ -193,8 +193,9 @@ def crafted_linhai() -> list[Profile]:
         _p("乙", LINHAI, {"is_2513": False}, [{"id": "p1", **major, "equipment_investment": 5_000_000}]),
         # vertical industry: lookup on class A/B and tiers by floors, capped at 100万元
         _p("丙", LINHAI, {"muju_class": "A"},
-           [{"id": "p1", "plot_ratio_increase": Decimal("0.25"), "self_owned_used": True, "vertical_excess_area": 30_000},
-            {"id": "p2", "plot_ratio_increase": Decimal("0.1"), "zero_land_area_share": Decimal("0.2"),
+           [{"id": "p1", "zero_land": True, "plot_ratio_increase": Decimal("0.25"), "self_owned_used": True,
+             "vertical_excess_area": 30_000},
+            {"id": "p2", "zero_land": True, "plot_ratio_increase": Decimal("0.1"), "zero_land_area_share": Decimal("0.2"),
              "self_owned_used": True,
              "floors": 6, "new_factory_area": 1_000}]),
         # stacking after caps: 5% of 7000万 (350万) is capped at 200万 and loses to 10% capped at 300万

@@ -62,14 +62,20 @@ def _peak_mb() -> float:
 
 
 def population(n: int) -> Path:
-    """All five seed cities, ``n`` enterprises, cached under bench/out/data (streamed by huiqi synth)."""
-    from huiqi.simulation.synth import synthesize
+    """All five seed cities, ``n`` enterprises, cached under bench/out/data (streamed by huiqi synth).
+
+    The 亩均 class (``enterprise.muju_class``) is drawn from synth.yaml's own distribution
+    instead of being left to an evaluation (``from_evaluation`` emptied): the peers read the
+    file directly, so every column the nine rules need must be in it.
+    """
+    from huiqi.simulation.synth import load_synth_config, synthesize
 
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"all-{n}-seed{SEED}.parquet"
+    path = DATA / f"all-{n}-seed{SEED}-classes.parquet"
     if not path.exists():
         started = time.perf_counter()
-        s = synthesize("all", n, SEED, path)
+        config = load_synth_config().model_copy(update={"from_evaluation": []})
+        s = synthesize("all", n, SEED, path, config=config)
         print(f"  合成人口 {n:,} 家企业({s.rows:,} 行)用时 {time.perf_counter() - started:.1f} 秒", flush=True)
     return path
 

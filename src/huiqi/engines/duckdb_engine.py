@@ -109,7 +109,10 @@ def execute(
     core = f"{table}_core"
     t1 = time.perf_counter()
     if store == "view":
-        body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
+        if compiled.staged is not None and not single_statement:
+            body = _staged_view(compiled.staged)
+        else:
+            body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {core} AS {body}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {compiled.results_view(core)}")
         timings["execute"] = time.perf_counter() - t1
@@ -169,6 +172,20 @@ def _run_staged(con: duckdb.DuckDBPyConnection, staged: Staged, stored: str, tim
     con.execute(f"INSERT INTO {stored} ({', '.join(CORE_COLUMNS)}) SELECT * FROM huiqi_decided")
     con.execute("DROP TABLE huiqi_decided")
     timings["window_passes"] = time.perf_counter() - t
+
+
+def _staged_view(staged: Staged) -> str:
+    """The staged flow as one query: the scan is a MATERIALIZED CTE that the window passes
+    read back, so the rules are computed once per query (the union of ``compiled.parts``
+    scans the population and computes the windowed rules a second time)."""
+    columns = ", ".join(CORE_COLUMNS)
+    body = f"SELECT {columns} FROM {STAGE_PLACEHOLDER} WHERE NOT __act"
+    if staged.windows is not None:
+        body += f" UNION ALL SELECT * FROM ({staged.windows}) AS __decided"
+    body = f"WITH {STAGE_PLACEHOLDER} AS MATERIALIZED ({staged.first}) {body}"
+    if staged.out_of_area is not None:
+        body = f"SELECT * FROM ({body}) AS __inside UNION ALL {staged.out_of_area}"
+    return body
 
 
 def _empty_core() -> str:

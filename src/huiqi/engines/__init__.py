@@ -27,7 +27,8 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
-from huiqi.engines.compile import OUTPUT_COLUMNS, CompiledSql, RuleInfo, compile_rulebase_sql
+from huiqi.engines import duckdb_engine as dk
+from huiqi.engines.compile import OUTPUT_COLUMNS, REGION_COLUMNS, CompiledSql, RuleInfo, compile_rulebase_sql
 from huiqi.engines.population import Population, PopulationSource, open_population
 from huiqi.errors import InputError
 from huiqi.rules.calculator import plan_for
@@ -122,8 +123,6 @@ def run_population(
     progress messages. ``store="view"`` (DuckDB only) keeps no results: ``relation`` is
     computed anew by each query, for a single aggregate over a very large population.
     """
-    from huiqi.engines import duckdb_engine as dk
-
     started = time.perf_counter()
     say = progress or (lambda _m: None)
     workspace = dk.Workspace(workdir)
@@ -141,13 +140,17 @@ def run_population(
         timings: dict[str, float] = {}
         if not isinstance(population, Population):
             timings["open"] = open_seconds
-        t = time.perf_counter()
         if engine not in ("duckdb", "spark"):
             raise InputError(f"未知的计算引擎 {engine}", hint="可用:duckdb、spark")
+        t = time.perf_counter()
+        dk.summarize(pop)
+        timings["summary"] = time.perf_counter() - t
+        t = time.perf_counter()
         dialect: Literal["duckdb", "spark"] = "spark" if engine == "spark" else "duckdb"
         compiled = compile_rulebase_sql(rulebase, on, dialect, params=params, policies=policies,
                                         columns=pop.columns, has_projects=pop.has_projects,
-                                        relation=pop.select_sql if engine == "duckdb" else None, layout=layout)
+                                        relation=pop.select_sql if engine == "duckdb" else None, layout=layout,
+                                        regions=dk.REGIONS_TABLE if engine == "duckdb" else None)
         timings["compile"] = time.perf_counter() - t
         warnings = [*pop.warnings, *_column_warnings(rulebase, compiled), *_region_warnings(rulebase, pop, compiled)]
         if engine == "spark":
@@ -190,14 +193,14 @@ def _expected_evaluations(pop: Population, compiled: CompiledSql, enterprises: i
     if not pop.has_projects:
         return enterprises * len(compiled.rules)
     without = int(pop.con.execute(
-        "SELECT count(DISTINCT id) FROM population WHERE id NOT IN (SELECT id FROM first_project)").fetchall()[0][0])
+        f"SELECT count(*) FROM {dk.KEYS_TABLE} WHERE project_id IS NULL").fetchall()[0][0])
     return enterprise_rules * enterprises + per_project * (pop.project_rows + without)
 
 
 def _enterprises(pop: Population) -> int:
     if not pop.has_projects:
         return pop.rows
-    return int(pop.con.execute("SELECT count(DISTINCT id) FROM population").fetchall()[0][0])
+    return int(pop.con.execute(f"SELECT count(*) FROM {dk.KEYS_TABLE}").fetchall()[0][0])
 
 
 def _column_warnings(rulebase: Any, compiled: CompiledSql) -> list[str]:
@@ -216,7 +219,9 @@ def _region_warnings(rulebase: Any, pop: Population, compiled: CompiledSql) -> l
 
     if pop.rows == 0:
         return []
-    regions = pop.regions(limit=1000)
+    columns = ", ".join(REGION_COLUMNS)
+    regions = [dict(zip(REGION_COLUMNS, r, strict=True)) for r in pop.con.execute(
+        f"SELECT {columns} FROM {dk.REGIONS_TABLE} ORDER BY n DESC LIMIT 1001").fetchall()]
     if len(regions) > 1000:
         return []
     plan = plan_for(rulebase)

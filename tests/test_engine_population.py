@@ -266,5 +266,8 @@ def test_text_cells_with_blanks_are_still_cleaned(tmp_path: Path) -> None:
     rows = pop.con.execute('SELECT id, county, "enterprise.size", "enterprise.ownership" FROM population '
                            "ORDER BY id").fetchall()
     assert rows == [("E1", "临海市", "小型", "民营"), ("E2", "临海市", None, "国有"), ("E3", "临海市", "中型", "民营")]
-    assert pop.columns_sql["name"].pre == '"name"' and pop.columns_sql["province"].pre == '"province"'
+    assert pop.columns_sql["city"].pre == '"city"' and pop.columns_sql["province"].pre == '"province"'
+    assert pop.columns_sql["enterprise.ownership"].pre == '"enterprise.ownership"'
     assert pop.columns_sql["id"].pre != '"id"' and pop.columns_sql["enterprise.size"].pre != '"enterprise.size"'
+    assert pop.columns_sql["county"].pre != '"county"'
+    assert pop.columns_sql["name"].pre != '"name"'  # not compared: cleaned when read, as before

@@ -300,13 +300,16 @@ def _build(con: duckdb.DuckDBPyConnection, registry: FieldRegistry, source: Popu
         warnings.append(f"企业名录的列 {col} 不是已登记的字段,已忽略" + (f"({hint})" if hint else ""))
     # One scan: row counts, empty ids and every invalid cell, counted per column; and which
     # text columns have a cell that cleaning changes (blank, or spaces around it).
-    cleaned = [c for c, conv in convs.items()
-               if c in types and types[c] == "VARCHAR" and conv.pre == _clean(_q(c))]
+    # Only columns this scan cleans anyway (keys, checked enums) and the regions every run
+    # reads: comparing the others would cost more than it saves.
+    read = ("id", "project_id", *checks)
+    cleaned = [c for c in dict.fromkeys([*read, *REGION_COLUMNS])
+               if c in types and types[c] == "VARCHAR" and convs[c].pre == _clean(_q(c))]
     aggregates = ["count(*)", "count(project_id)", "count(*) FILTER (WHERE id IS NULL)"]
     aggregates += [f"count(*) FILTER (WHERE {convs[c].bad})" for c in checks]
-    aggregates += [f"count(*) FILTER (WHERE __raw{i} = '' OR __raw{i} <> TRIM(__raw{i}))" for i, _ in enumerate(cleaned)]
-    pres = ", ".join([*(f"{convs[c].pre} AS {_q(c)}" for c in ("id", "project_id", *checks)),
-                      *(f"{_q(c)} AS __raw{i}" for i, c in enumerate(cleaned))])
+    aggregates += [f"count(*) FILTER (WHERE __raw{i} IS DISTINCT FROM __clean{i})" for i, _ in enumerate(cleaned)]
+    pres = ", ".join([*(f"{convs[c].pre} AS {_q(c)}" for c in read),
+                      *(f"{_q(c)} AS __raw{i}, {convs[c].pre} AS __clean{i}" for i, c in enumerate(cleaned))])
     try:
         counts = con.execute(f"SELECT {', '.join(aggregates)} FROM (SELECT {pres} FROM {RAW}) AS a").fetchall()[0]
     except duckdb.Error as exc:

@@ -1,7 +1,12 @@
 """`make bench`: run every benchmark, print throughput and peak memory, and write the
 figures to bench/out/latest.json (docs/benchmarks.md quotes them).
 
-Usage: python bench/run.py [ingest ...] [--quick]
+Usage: python bench/run.py [ingest] [calc] [simulate] [evaluate] [--quick] [--peers]
+
+  (no name)   every benchmark
+  --quick     smaller inputs (simulate: 100k enterprises and 1M instead of 1M and 10M)
+  --peers     simulate: only the side-by-side comparison with the hand-written SQL and OpenFisca
+              (two rounds back to back; ratios on wall and CPU time)
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from rich.table import Table
 
 
 def main(argv: list[str]) -> int:
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        return 0
     quick = "--quick" in argv
     wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc", "simulate", "evaluate"]
     console = Console(width=160)
@@ -34,7 +42,7 @@ def main(argv: list[str]) -> int:
     if "simulate" in wanted:
         import simulate_bench
 
-        results += simulate_bench.run(quick=quick)
+        results += simulate_bench.run(quick=quick, peers_only="--peers" in argv)
     if "evaluate" in wanted:
         import evaluate_bench
 

@@ -27,14 +27,62 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
-from huiqi.engines.compile import OUTPUT_COLUMNS, CompiledSql, RuleInfo, compile_rulebase_sql
+from huiqi.engines import duckdb_engine as dk
+from huiqi.engines.compile import OUTPUT_COLUMNS, REGION_COLUMNS, CompiledSql, RuleInfo, compile_rulebase_sql
 from huiqi.engines.population import Population, PopulationSource, open_population
 from huiqi.errors import InputError
 from huiqi.rules.calculator import plan_for
 
-__all__ = ["OUTPUT_COLUMNS", "PopulationResult", "run_population"]
+__all__ = ["ENGINES", "OUTPUT_COLUMNS", "EngineSpec", "PopulationResult", "run_population"]
 
 Engine = Literal["duckdb", "spark"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``run_population`` passes on to an engine's executor."""
+
+    master: str | None
+    progress: Callable[[str], None]
+    single_statement: bool
+    store: Literal["table", "view"]
+
+
+Executor = Callable[[CompiledSql, Population, "dk.Workspace", RunOptions], tuple[str, str, dict[str, float]]]
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A population engine: the SQL dialect it runs and its executor.
+
+    ``reads_source``: the compiled SQL reads the source file through a narrow typed SELECT
+    and the summary tables of the DuckDB connection (the DuckDB engine), instead of the
+    view ``population`` copied to the engine (Spark).
+    """
+
+    dialect: Literal["duckdb", "spark"]
+    execute: Executor
+    reads_source: bool
+
+
+def _execute_duckdb(compiled: CompiledSql, pop: Population, workspace: dk.Workspace,
+                    options: RunOptions) -> tuple[str, str, dict[str, float]]:
+    return dk.execute(compiled, pop, workspace, progress=options.progress,
+                      single_statement=options.single_statement, store=options.store)
+
+
+def _execute_spark(compiled: CompiledSql, pop: Population, workspace: dk.Workspace,
+                   options: RunOptions) -> tuple[str, str, dict[str, float]]:
+    from huiqi.engines import spark_engine  # pyspark is optional
+
+    return spark_engine.execute(compiled, pop, workspace, master=options.master, progress=options.progress)
+
+
+# The registry of engines: adding one is one entry here (and its executor module).
+ENGINES: dict[str, EngineSpec] = {
+    "duckdb": EngineSpec("duckdb", _execute_duckdb, reads_source=True),
+    "spark": EngineSpec("spark", _execute_spark, reads_source=False),
+}
 
 
 @dataclass
@@ -122,8 +170,6 @@ def run_population(
     progress messages. ``store="view"`` (DuckDB only) keeps no results: ``relation`` is
     computed anew by each query, for a single aggregate over a very large population.
     """
-    from huiqi.engines import duckdb_engine as dk
-
     started = time.perf_counter()
     say = progress or (lambda _m: None)
     workspace = dk.Workspace(workdir)
@@ -141,25 +187,24 @@ def run_population(
         timings: dict[str, float] = {}
         if not isinstance(population, Population):
             timings["open"] = open_seconds
+        spec = ENGINES.get(engine)
+        if spec is None:
+            raise InputError(f"未知的计算引擎 {engine}", hint="可用:" + "、".join(ENGINES))
         t = time.perf_counter()
-        if engine not in ("duckdb", "spark"):
-            raise InputError(f"未知的计算引擎 {engine}", hint="可用:duckdb、spark")
-        dialect: Literal["duckdb", "spark"] = "spark" if engine == "spark" else "duckdb"
-        compiled = compile_rulebase_sql(rulebase, on, dialect, params=params, policies=policies,
+        dk.summarize(pop)
+        timings["summary"] = time.perf_counter() - t
+        t = time.perf_counter()
+        compiled = compile_rulebase_sql(rulebase, on, spec.dialect, params=params, policies=policies,
                                         columns=pop.columns, has_projects=pop.has_projects,
-                                        relation=pop.select_sql if engine == "duckdb" else None, layout=layout)
+                                        relation=pop.select_sql if spec.reads_source else None, layout=layout,
+                                        regions=dk.REGIONS_TABLE if spec.reads_source else None)
         timings["compile"] = time.perf_counter() - t
         warnings = [*pop.warnings, *_column_warnings(rulebase, compiled), *_region_warnings(rulebase, pop, compiled)]
-        if engine == "spark":
-            from huiqi.engines import spark_engine
-
-            table, core, run_timings = spark_engine.execute(compiled, pop, workspace, master=master, progress=say)
-        else:
-            table, core, run_timings = dk.execute(compiled, pop, workspace, progress=say,
-                                                  single_statement=single_statement, store=store)
+        options = RunOptions(master, say, single_statement, store)
+        table, core, run_timings = spec.execute(compiled, pop, workspace, options)
         timings.update(run_timings)
         enterprises = _enterprises(pop)
-        if engine != "spark" and (store == "view" or (compiled.staged is not None and not single_statement)):
+        if spec.reads_source and (store == "view" or (compiled.staged is not None and not single_statement)):
             # Counting the rows would compute the out-of-area rows (or every rule) once more.
             evaluations = _expected_evaluations(pop, compiled, enterprises)
         else:
@@ -190,14 +235,14 @@ def _expected_evaluations(pop: Population, compiled: CompiledSql, enterprises: i
     if not pop.has_projects:
         return enterprises * len(compiled.rules)
     without = int(pop.con.execute(
-        "SELECT count(DISTINCT id) FROM population WHERE id NOT IN (SELECT id FROM first_project)").fetchall()[0][0])
+        f"SELECT count(*) FROM {dk.KEYS_TABLE} WHERE project_id IS NULL").fetchall()[0][0])
     return enterprise_rules * enterprises + per_project * (pop.project_rows + without)
 
 
 def _enterprises(pop: Population) -> int:
     if not pop.has_projects:
         return pop.rows
-    return int(pop.con.execute("SELECT count(DISTINCT id) FROM population").fetchall()[0][0])
+    return int(pop.con.execute(f"SELECT count(*) FROM {dk.KEYS_TABLE}").fetchall()[0][0])
 
 
 def _column_warnings(rulebase: Any, compiled: CompiledSql) -> list[str]:
@@ -216,7 +261,9 @@ def _region_warnings(rulebase: Any, pop: Population, compiled: CompiledSql) -> l
 
     if pop.rows == 0:
         return []
-    regions = pop.regions(limit=1000)
+    columns = ", ".join(REGION_COLUMNS)
+    regions = [dict(zip(REGION_COLUMNS, r, strict=True)) for r in pop.con.execute(
+        f"SELECT {columns} FROM {dk.REGIONS_TABLE} ORDER BY n DESC LIMIT 1001").fetchall()]
     if len(regions) > 1000:
         return []
     plan = plan_for(rulebase)

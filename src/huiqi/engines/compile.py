@@ -555,7 +555,7 @@ class _RuleSql:
 class _Compiler:
     def __init__(self, rulebase: Any, on: date, dialect: Dialect, params: Mapping[str, str] | None,
                  policies: Sequence[str] | None, columns: Collection[str] | None, has_projects: bool,
-                 relation: Callable[[Sequence[str]], str] | None) -> None:
+                 relation: Callable[[Sequence[str]], str] | None, regions: str | None = None) -> None:
         self.rulebase = rulebase
         self.plan = plan_for(rulebase)
         self.on = on
@@ -567,6 +567,7 @@ class _Compiler:
         self.tr = _Translator(self.d, self.cols)
         self.has_projects = has_projects
         self.relation = relation or (lambda _cols: "population")
+        self.regions = regions
         self.policies = policies
         self.selected = selected_rules(self.plan, rulebase, policies)
         self.gates: dict[tuple[Any, ...], int] = {}
@@ -940,7 +941,8 @@ class _Compiler:
             return None
         region = [d.ident(c) for c in REGION_COLUMNS]
         places = [f"{normalized_place_sql(d, c)} AS {place_column(c)}" for c in REGION_COLUMNS]
-        distinct = f"SELECT DISTINCT {', '.join(region)} FROM {self.relation(list(REGION_COLUMNS))} AS r0"
+        source = self.regions or self.relation(list(REGION_COLUMNS))
+        distinct = f"SELECT DISTINCT {', '.join(region)} FROM {source} AS r0"
         return (f"SELECT {', '.join(region)}, {', '.join(gates)} FROM "
                 f"(SELECT *, {', '.join(places)} FROM ({distinct}) AS r1) AS r2")
 
@@ -1285,6 +1287,7 @@ def compile_rulebase_sql(
     relation: Callable[[Sequence[str]], str] | None = None,
     layout: Layout = "wide",
     chunk: int | None = None,
+    regions: str | None = None,
 ) -> CompiledSql:
     """Compile every (selected) rule of ``rulebase`` into SQL over a typed population.
 
@@ -1294,6 +1297,9 @@ def compile_rulebase_sql(
     exist). ``relation(columns)`` is the SQL the rows are read from (default: the view
     ``population``; the DuckDB engine passes a narrow SELECT over the source file).
     ``layout``: ``"wide"`` (one scan for all rules; ``chunk`` = at most that many rules
-    per scan) or ``"per_rule"`` (one part per rule).
+    per scan) or ``"per_rule"`` (one part per rule). ``regions``: a table of the population's
+    distinct regions (the DuckDB engine's ``population_regions``) the gates are computed from,
+    instead of a scan of the population.
     """
-    return _Compiler(rulebase, on, dialect, params, policies, columns, has_projects, relation).compile(layout, chunk)
+    return _Compiler(rulebase, on, dialect, params, policies, columns, has_projects, relation,
+                     regions).compile(layout, chunk)

@@ -23,12 +23,13 @@ from typing import Any
 
 import duckdb
 
-from huiqi.engines.compile import CORE_COLUMNS, STAGE_PLACEHOLDER, CompiledSql, Staged
+from huiqi.engines.compile import CORE_COLUMNS, REGION_COLUMNS, STAGE_PLACEHOLDER, CompiledSql, Staged
 from huiqi.engines.population import Population
+from huiqi.engines.sources import sql_ident
 from huiqi.errors import InputError
 from huiqi.fsutil import OwnedTempDir
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "FILE_BACKED_ROWS", "connect", "execute"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "FILE_BACKED_ROWS", "KEYS_TABLE", "REGIONS_TABLE", "connect", "execute", "summarize"]
 
 DEFAULT_MEMORY_LIMIT = os.environ.get("HUIQI_DUCKDB_MEMORY_LIMIT", "4GB")
 # Above this many population rows the results go to a database file in the work directory
@@ -68,8 +69,34 @@ def connect(workspace: Workspace, memory_limit: str | None = None, threads: int 
     return con
 
 
+REGIONS_TABLE = "population_regions"  # distinct (province, city, county, district) and their row counts
+KEYS_TABLE = "enterprise_keys"  # one row per enterprise: id and its smallest project id (NULL: no project)
+
+
+def summarize(population: Population) -> None:
+    """One scan for everything a run needs besides the rules: the distinct regions (gates,
+    warnings) and, with projects, each enterprise's first project (and so the number of
+    enterprises and of those without a project). Five scans of the population did this."""
+    con = population.con
+    region = ", ".join(sql_ident(c) for c in REGION_COLUMNS)
+    if not population.has_projects:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {REGIONS_TABLE} AS "
+                    f"SELECT {region}, count(*) AS n FROM population GROUP BY ALL")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS SELECT id, CAST(NULL AS VARCHAR) AS project_id "
+                    "FROM population WHERE FALSE")
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE huiqi_summary AS SELECT GROUPING(id) AS __by_region, id, {region}, "
+                f"min(project_id) AS project_id, count(*) AS n FROM population "
+                f"GROUP BY GROUPING SETS ((id), ({region}))")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REGIONS_TABLE} AS SELECT {region}, n FROM huiqi_summary "
+                "WHERE __by_region = 1")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS_TABLE} AS SELECT id, project_id FROM huiqi_summary "
+                "WHERE __by_region = 0")
+    con.execute("DROP TABLE huiqi_summary")
+
+
 def prepare(population: Population, compiled: CompiledSql) -> None:
-    """The small tables the compiled parts join.
+    """The small tables the compiled parts join (after :func:`summarize`).
 
     ``first_project``: the row of each enterprise that carries its own fields (smallest
     project id); ``region_gates``: jurisdiction tests per distinct region (a real table,
@@ -77,8 +104,8 @@ def prepare(population: Population, compiled: CompiledSql) -> None:
     """
     if population.has_projects:
         population.con.execute(
-            "CREATE OR REPLACE TEMP TABLE first_project AS SELECT id, min(project_id) AS project_id "
-            "FROM population WHERE project_id IS NOT NULL GROUP BY id")
+            f"CREATE OR REPLACE TEMP TABLE first_project AS SELECT id, project_id FROM {KEYS_TABLE} "
+            "WHERE project_id IS NOT NULL")
     if compiled.regions_sql is not None:
         population.con.execute(f"CREATE OR REPLACE TEMP TABLE region_gates AS {compiled.regions_sql}")
 
@@ -109,7 +136,10 @@ def execute(
     core = f"{table}_core"
     t1 = time.perf_counter()
     if store == "view":
-        body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
+        if compiled.staged is not None and not single_statement:
+            body = _staged_view(compiled.staged)
+        else:
+            body = compiled.sql if compiled.parts else f"SELECT * FROM (SELECT {_empty_core()}) WHERE FALSE"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {core} AS {body}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {compiled.results_view(core)}")
         timings["execute"] = time.perf_counter() - t1
@@ -169,6 +199,20 @@ def _run_staged(con: duckdb.DuckDBPyConnection, staged: Staged, stored: str, tim
     con.execute(f"INSERT INTO {stored} ({', '.join(CORE_COLUMNS)}) SELECT * FROM huiqi_decided")
     con.execute("DROP TABLE huiqi_decided")
     timings["window_passes"] = time.perf_counter() - t
+
+
+def _staged_view(staged: Staged) -> str:
+    """The staged flow as one query: the scan is a MATERIALIZED CTE that the window passes
+    read back, so the rules are computed once per query (the union of ``compiled.parts``
+    scans the population and computes the windowed rules a second time)."""
+    columns = ", ".join(CORE_COLUMNS)
+    body = f"SELECT {columns} FROM {STAGE_PLACEHOLDER} WHERE NOT __act"
+    if staged.windows is not None:
+        body += f" UNION ALL SELECT * FROM ({staged.windows}) AS __decided"
+    body = f"WITH {STAGE_PLACEHOLDER} AS MATERIALIZED ({staged.first}) {body}"
+    if staged.out_of_area is not None:
+        body = f"SELECT * FROM ({body}) AS __inside UNION ALL {staged.out_of_area}"
+    return body
 
 
 def _empty_core() -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
@@ -110,22 +110,42 @@ def attach(con: duckdb.DuckDBPyConnection, src: SourceSpec, name: str, tmp: list
     the caller cleans it up once it no longer reads the view.
     """
     try:
-        if src.kind == "parquet":
-            pattern = src.path / "**" / "*.parquet" if src.path.is_dir() else src.path
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_text(str(pattern))})")
-        elif src.kind == "csv":
-            csv_path = utf8_csv(src.path, tmp)
-            # Every cell as text: amounts are parsed exactly afterwards, never through DOUBLE.
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_csv({sql_text(str(csv_path))}, "
-                        "header = true, all_varchar = true, auto_detect = true)")
-        elif src.kind == "duckdb":
-            # TYPE duckdb: a file of another kind is an error, not a cue to download a DuckDB extension.
-            con.execute(f"ATTACH {sql_text(str(src.path))} AS __huiqi_src (TYPE duckdb, READ_ONLY)")
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM __huiqi_src.{sql_ident(src.table or '')}")
-        else:
-            con.register(name, _arrow_source(src))
+        READERS.get(src.kind, _attach_arrow)(con, src, name, tmp)
     except duckdb.Error as exc:
         raise read_error(src, exc) from None
+
+
+def _attach_parquet(con: duckdb.DuckDBPyConnection, src: SourceSpec, name: str, tmp: list[Any]) -> None:
+    pattern = src.path / "**" / "*.parquet" if src.path.is_dir() else src.path
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_text(str(pattern))})")
+
+
+def _attach_csv(con: duckdb.DuckDBPyConnection, src: SourceSpec, name: str, tmp: list[Any]) -> None:
+    csv_path = utf8_csv(src.path, tmp)
+    # Every cell as text: amounts are parsed exactly afterwards, never through DOUBLE.
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_csv({sql_text(str(csv_path))}, "
+                "header = true, all_varchar = true, auto_detect = true)")
+
+
+def _attach_duckdb(con: duckdb.DuckDBPyConnection, src: SourceSpec, name: str, tmp: list[Any]) -> None:
+    # TYPE duckdb: a file of another kind is an error, not a cue to download a DuckDB extension.
+    con.execute(f"ATTACH {sql_text(str(src.path))} AS __huiqi_src (TYPE duckdb, READ_ONLY)")
+    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM __huiqi_src.{sql_ident(src.table or '')}")
+
+
+def _attach_arrow(con: duckdb.DuckDBPyConnection, src: SourceSpec, name: str, tmp: list[Any]) -> None:
+    """Excel and SQLite: read into Arrow first, then registered."""
+    con.register(name, _arrow_source(src))
+
+
+# The registry of input readers, by source kind: Parquet, CSV and DuckDB are scanned lazily.
+READERS: dict[str, Callable[[duckdb.DuckDBPyConnection, SourceSpec, str, list[Any]], None]] = {
+    "parquet": _attach_parquet,
+    "csv": _attach_csv,
+    "duckdb": _attach_duckdb,
+    "xlsx": _attach_arrow,
+    "sqlite": _attach_arrow,
+}
 
 
 def read_table(src: SourceSpec, *, limit: int | None = None, columns: Sequence[str] | None = None) -> pa.Table:

@@ -16,6 +16,7 @@ See docs/evaluation.md for the methodology format and the exact grading rules.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -42,7 +43,13 @@ from huiqi.evaluation.result import (
 )
 
 Engine = Literal["duckdb", "spark", "python"]
-ENGINES: tuple[str, ...] = ("duckdb", "spark", "python")
+# The registry of evaluation engines: name → module (imported when chosen: pyspark is optional);
+# each module has ``run(population, methodology, *, year, params, progress) -> (table, info)``.
+ENGINES: dict[str, str] = {
+    "duckdb": "huiqi.evaluation.engine_duckdb",
+    "spark": "huiqi.evaluation.engine_spark",
+    "python": "huiqi.evaluation.engine_python",
+}
 
 __all__ = [
     "DEFAULT_STORE",
@@ -80,22 +87,12 @@ def evaluate(
     """
     m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
     if engine not in ENGINES:
-        raise InputError(f"不支持的计算引擎 {engine!r}", hint="可选:duckdb、spark、python")
+        raise InputError(f"不支持的计算引擎 {engine!r}", hint="可选:" + "、".join(ENGINES))
     chosen_year, year_note = _choose_year(population, m, year)
     overrides = _params(m, params)
     start = time.perf_counter()
-    if engine == "duckdb":
-        from huiqi.evaluation import engine_duckdb
-
-        table, info = engine_duckdb.run(population, m, year=chosen_year, params=overrides, progress=progress)
-    elif engine == "spark":
-        from huiqi.evaluation import engine_spark
-
-        table, info = engine_spark.run(population, m, year=chosen_year, params=overrides, progress=progress)
-    else:
-        from huiqi.evaluation import engine_python
-
-        table, info = engine_python.run(population, m, year=chosen_year, params=overrides, progress=progress)
+    runner = importlib.import_module(ENGINES[engine])
+    table, info = runner.run(population, m, year=chosen_year, params=overrides, progress=progress)
     if table.num_rows == 0 and chosen_year is not None and "year" in info.columns:
         raise InputError(f"企业名录中没有 {chosen_year} 年度的数据", file=info.file,
                          hint="用 --year 指定年度,或检查 year 列")

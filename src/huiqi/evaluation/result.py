@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -115,23 +115,11 @@ class Evaluation:
         """Export by suffix: .parquet, .csv, .json, .xlsx (report with charts), .html (report)."""
         target = Path(path)
         suffix = target.suffix.lower()
-        if suffix == ".parquet":
-            _write_parquet(self, target)
-        elif suffix == ".csv":
-            _write_csv(self, target)
-        elif suffix == ".json":
-            _write_json(self, target)
-        elif suffix == ".xlsx":
-            from huiqi.evaluation.report import write_xlsx
-
-            write_xlsx(self, target)
-        elif suffix in (".html", ".htm"):
-            from huiqi.evaluation.report import write_html
-
-            write_html(self, target)
-        else:
+        writer = WRITERS.get(suffix)
+        if writer is None:
             raise InputError(f"不支持的输出格式 {suffix or '(无后缀)'}",
                              hint="支持 .xlsx、.csv、.parquet、.json、.html")
+        writer(self, target)
         return target
 
     def store_path(self, store_dir: str | Path = DEFAULT_STORE) -> Path:
@@ -142,6 +130,18 @@ class Evaluation:
     def store(self, store_dir: str | Path = DEFAULT_STORE) -> Path:
         """Save to ``<store>/<method>-<year>.parquet`` for :func:`class_lookup`."""
         return self.write(self.store_path(store_dir))
+
+
+def _write_xlsx(ev: Evaluation, target: Path) -> None:
+    from huiqi.evaluation.report import write_xlsx  # xlsxwriter and charts: only when asked for
+
+    write_xlsx(ev, target)
+
+
+def _write_html(ev: Evaluation, target: Path) -> None:
+    from huiqi.evaluation.report import write_html
+
+    write_html(ev, target)
 
 
 def _write_parquet(ev: Evaluation, target: Path) -> None:
@@ -195,6 +195,17 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+# The registry of output writers, by file suffix.
+WRITERS: dict[str, Callable[[Evaluation, Path], None]] = {
+    ".parquet": _write_parquet,
+    ".csv": _write_csv,
+    ".json": _write_json,
+    ".xlsx": _write_xlsx,
+    ".html": _write_html,
+    ".htm": _write_html,
+}
 
 
 def _counts(con: Any, group: str, classes: list[str]) -> list[dict[str, Any]]:

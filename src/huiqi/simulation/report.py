@@ -19,7 +19,7 @@ run succeeded: a failed run leaves no partial files behind.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +36,6 @@ from huiqi.simulation.simulate import BASELINE, REFORM, SimulationResult
 __all__ = ["XLSX_ENTERPRISE_LIMIT", "fmt_yuan", "planned_outputs", "render", "write_outputs"]
 
 XLSX_ENTERPRISE_LIMIT = 100_000
-OUTPUT_SUFFIXES = (".xlsx", ".parquet", ".csv")
 
 
 def fmt_yuan(value: int | Decimal | None) -> str:
@@ -283,21 +282,40 @@ def write_outputs(res: SimulationResult, outs: Sequence[str | Path], console: Co
     written: list[Path] = []
     with contextlib.ExitStack() as stack:
         for target in targets:
-            suffix = target.suffix.lower()
-            if suffix == ".xlsx":
-                tmp = stack.enter_context(atomic_path(target))
-                _write_xlsx(res, aggregates, tmp)
-                written.append(target)
-                continue
-            fmt = "parquet" if suffix == ".parquet" else "csv"
-            files: list[tuple[Path, Any]] = [(target, res.enterprise_relation()),
-                                             (_sibling(target, "details"), res.detail_relation())]
-            files += [(_sibling(target, name), _table(rows)) for name, rows in aggregates.items()]
-            for path, data in files:
-                tmp = stack.enter_context(atomic_path(path))
-                _write_tabular(res, data, tmp, fmt)
-                written.append(path)
+            written += WRITERS[target.suffix.lower()](res, aggregates, target, stack)
     return written
+
+
+def _output_xlsx(res: SimulationResult, aggregates: dict[str, list[dict[str, Any]]], target: Path,
+                 stack: contextlib.ExitStack) -> list[Path]:
+    """One workbook with charts."""
+    _write_xlsx(res, aggregates, stack.enter_context(atomic_path(target)))
+    return [target]
+
+
+def _output_tabular(fmt: str) -> Writer:
+    """The enterprises file, its ``details`` sibling and one sibling per aggregate, as ``fmt``."""
+
+    def write(res: SimulationResult, aggregates: dict[str, list[dict[str, Any]]], target: Path,
+              stack: contextlib.ExitStack) -> list[Path]:
+        files: list[tuple[Path, Any]] = [(target, res.enterprise_relation()),
+                                         (_sibling(target, "details"), res.detail_relation())]
+        files += [(_sibling(target, name), _table(rows)) for name, rows in aggregates.items()]
+        for path, data in files:
+            _write_tabular(res, data, stack.enter_context(atomic_path(path)), fmt)
+        return [path for path, _ in files]
+
+    return write
+
+
+Writer = Callable[[SimulationResult, dict[str, list[dict[str, Any]]], Path, contextlib.ExitStack], list[Path]]
+# The registry of output writers, by file suffix (all temporary files commit together at the end).
+WRITERS: dict[str, Writer] = {
+    ".xlsx": _output_xlsx,
+    ".parquet": _output_tabular("parquet"),
+    ".csv": _output_tabular("csv"),
+}
+OUTPUT_SUFFIXES = tuple(WRITERS)
 
 
 def _write_tabular(res: SimulationResult, data: Any, tmp: Path, fmt: str) -> None:

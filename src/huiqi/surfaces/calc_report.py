@@ -8,6 +8,7 @@ what is not in force, and the questions worth answering next.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -20,8 +21,8 @@ from huiqi.rules.cohort import CohortReport
 from huiqi.rules.result import STATUS_LABELS, CalcReport, RuleResult
 from huiqi.surfaces.show import format_yuan
 
-__all__ = ["export_cohort_json", "export_cohort_xlsx", "export_json", "export_xlsx", "render_cohort",
-           "render_cohort_report", "render_explanation", "render_report"]
+__all__ = ["EXPORTERS", "export", "export_cohort_json", "export_cohort_xlsx", "export_json", "export_xlsx",
+           "render_cohort", "render_cohort_report", "render_explanation", "render_report"]
 
 
 def _subject(r: RuleResult) -> str:
@@ -195,6 +196,18 @@ def export_xlsx(report: CalcReport, path: str | Path) -> None:
                 wq.write_string(i, 7, q.text)
         finally:
             wb.close()
+
+
+# The registry of calculation exports, by file suffix.
+EXPORTERS: dict[str, Callable[[CalcReport, str | Path], None]] = {
+    ".xlsx": export_xlsx,
+    ".json": export_json,
+}
+
+
+def export(report: CalcReport, path: str | Path) -> None:
+    """Export by the file's suffix; a suffix without its own exporter gets JSON (as ``calc --out`` does)."""
+    EXPORTERS.get(Path(path).suffix.lower(), export_json)(report, path)
 
 
 def render_cohort(console: Console, reports: list[CalcReport]) -> None:

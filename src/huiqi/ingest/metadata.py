@@ -459,7 +459,7 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
         # the name of another policy quoted in the title (关于废止《…办法(试行)》的通知) says nothing of this one
         own = re.sub(r"《[^》]*》", "", title)
         tm = re.search(r"[(（](试行|暂行)[)）]", own) or re.search(
-            r"(试行|暂行)(?=(?:意见|办法|规定|细则|方案|措施|条例|规则|政策)[(（)）]?$)", own
+            r"(试行|暂行)(?=(?:意见|办法|规定|细则|方案|措施|条例|规则|政策)(?:[(（)）]|的通知)?$)", own
         )
         if tm:
             meta.status_label = tm.group(1)

@@ -140,7 +140,9 @@ def test_schema_document_is_versioned() -> None:
     proc = run("schema", "document")
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
-    assert schema["x-schema-version"] == "1.0"
+    assert schema["x-schema-version"] == "1.1"
     assert "measures" in schema["properties"]
+    # 1.1 added the currency of money not in 人民币 (additive)
+    assert {"currency", "currency_amount"} <= set(schema["$defs"]["Provision"]["properties"])
     bad = run("schema", "nonsense")
     assert bad.returncode == 2 and "未知" in bad.stderr

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DOCUMENT_SCHEMA_VERSION = "1.0"
+DOCUMENT_SCHEMA_VERSION = "1.1"
 
 
 class _Model(BaseModel):
@@ -72,6 +72,14 @@ class Provision(_Model):
         None, description="for one band of a tier table (a range or an open-ended threshold): the money granted in it"
     )
     note: str | None = None
+    currency: str | None = Field(
+        None, description="ISO 4217 code of money in a foreign currency (USD for 美元); None for 人民币 and non-money"
+    )
+    currency_amount: int | None = Field(
+        None,
+        description="money in whole units of `currency` (5000万美元 → 50000000); `yuan` stays empty for "
+        "foreign money, as no exchange rate is assumed",
+    )
 
 
 class Target(_Model):

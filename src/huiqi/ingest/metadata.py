@@ -39,12 +39,12 @@ class Metadata:
 # ---------------------------------------------------------------------------------------
 # dates
 
-_CN_YEAR_DIGITS = {"〇": "0", "零": "0", "○": "0", "O": "0", "一": "1", "二": "2", "三": "3", "四": "4",
+_CN_YEAR_DIGITS = {"〇": "0", "零": "0", "○": "0", "O": "0", "Ｏ": "0", "一": "1", "二": "2", "三": "3", "四": "4",
                    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _DATE_RE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?:(?P<d1>\d{1,2})\s*日|(?P<end1>底|末))?"
     r"|[-./](?P<m2>\d{1,2})[-./](?P<d2>\d{1,2})|年(?P<end2>底|末))"
-    r"|(?P<cy>[〇零○一二三四五六七八九]{4})\s*年\s*(?P<cm>[一二三四五六七八九十]{1,2})\s*月\s*(?P<cd>[一二三四五六七八九十]{1,3})\s*日"
+    r"|(?P<cy>[〇零○OＯ一二三四五六七八九]{4})\s*年\s*(?P<cm>[一二三四五六七八九十]{1,2})\s*月\s*(?P<cd>[一二三四五六七八九十]{1,3})\s*日"
 )
 
 
@@ -168,6 +168,15 @@ def _canonical_key(key: str) -> str:
 _DOC_NO = re.compile(
     r"[\u4e00-\u9fff]{1,14}\s*[〔\[【(（［]\s*(?:19|20)\d{2}\s*[〕\]】)）］]\s*\d{1,4}\s*[号號]"
 )
+# 文号 printed without brackets on a line of its own: 砚发201120 号 is 砚发〔2011〕20号 (the year is
+# always the first four digits).
+_DOC_NO_BARE = re.compile(r"(?P<p>[\u4e00-\u9fff]{1,14}[发發字函办辦规規])\s*(?P<y>(?:19|20)\d{2})\s*(?P<n>\d{1,4})\s*[号號]")
+# Serial numbers of 公告 and 令 on a line of their own: (2023年第5号), 某县人民政府公告 2023年第5号,
+# 某市人民政府令第18号. Without a year or the word 公告/令 a bare 第5号 is no 文号.
+_DOC_NO_SERIAL = re.compile(
+    r"[(（]?\s*(?:(?P<org>[\u4e00-\u9fff]{2,24}(?:公告|令))\s*[(（]?\s*(?:(?:19|20)\d{2}\s*年\s*)?"
+    r"|(?:19|20)\d{2}\s*年\s*)第\s*\d{1,4}\s*[号號]\s*[)）]?\s*[)）]?"
+)
 _TITLE_END = re.compile(
     r"(若干措施|若干政策|政策措施|实施意见|实施方案|行动方案|工作方案|意见|方案|措施|通知|办法|细则|规定|决定|"
     r"政策|计划|通告|公告|指南|规划|条例|要点|规则|意见稿|送审稿)"
@@ -186,11 +195,39 @@ def _clean_line(s: str) -> str:
     return s.strip().strip("|").strip()
 
 
+# A label a site prints before the title on the same line (临西县:关于…, 政策文件:…), and the 文号
+# glued to the front of the title (中坦府规字〔2024〕4号中山市…关于…的通知): neither is the title.
+_PAGE_LABEL = re.compile(r"^[^:：。,，;；《》“”()（）]{1,24}[:：]\s*(?=\S*?关于)")
+
+
+def _strip_page_labels(line: str) -> str:
+    line = _PAGE_LABEL.sub("", line, count=1)
+    m = _DOC_NO.match(line)
+    if m and "关于" in line[m.end() :]:
+        line = line[m.end() :].lstrip()
+    return line
+
+
+def _doc_number_of_line(line: str) -> str | None:
+    """The 文号 a line of its own holds, normalised (no blanks, 號 → 号, brackets added to a bare one)."""
+    line = _PAGE_LABEL.sub("", line, count=1)
+    m = _DOC_NO.fullmatch(line) or (_DOC_NO.match(line) if "关于" in line else None)
+    if m:
+        return m.group(0)
+    bm = _DOC_NO_BARE.fullmatch(line)
+    if bm:
+        return f"{bm.group('p')}〔{bm.group('y')}〕{bm.group('n')}号"
+    sm = _DOC_NO_SERIAL.fullmatch(line)
+    if sm:
+        return line.strip("()（） \t")
+    return None
+
+
 def _title_candidates(header: str, body: str) -> list[str]:
     lines: list[str] = []
     for src in (header, body[:3000]):
         for raw in src.replace("|", "\n").splitlines():
-            line = _clean_line(raw)
+            line = _strip_page_labels(_clean_line(raw))
             if line:
                 lines.append(line)
     out: list[str] = []
@@ -218,7 +255,7 @@ def _title_candidates(header: str, body: str) -> list[str]:
 # Lines that are never the document's title: the attachment list (附件:1.…) and outline headings
 # (一、…, (一)…, 1.…, 第一条…) of a page that prints no title line.
 _NOT_A_TITLE = re.compile(
-    r"附件\s*[:：\d一二三四五六七八九十]|[一二三四五六七八九十]{1,3}\s*[、.．]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
+    r"附件\s*[:：\d一二三四五六七八九十]|[(（]此件[^()（）]{0,10}[)）]|[一二三四五六七八九十]{1,3}\s*[、.．]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
     r"|\d{1,2}\s*[、.．](?!\d)|第[一二三四五六七八九十百\d]{1,4}条"
 )
 
@@ -244,8 +281,25 @@ def _continued_title(lines: list[str], k: int) -> str | None:
         if len(joined) > 150:
             return None
         if _TITLE_END.search(joined):
-            return joined
+            # a heading cut short by the page (《某省进一步…实行 / 某省人民政府办公厅关于印发…) is no title
+            return joined if joined.count("《") == joined.count("》") else None
     return None
+
+
+def _prefer_notice(candidates: list[str]) -> list[str]:
+    """A page heading without 关于 (某省科技金融专项资金管理办法) right before the notice that issues
+    it (某省科技厅关于印发某省科技金融专项资金管理办法的通知): the notice is the document's title."""
+    if len(candidates) < 2 or "关于" in candidates[0]:
+        return candidates
+    head = candidates[0]
+    for k, cand in enumerate(candidates[1:3], start=1):
+        if "印发" in cand and "关于" in cand and sum(ch in cand for ch in head) >= 0.9 * len(head):
+            return [cand, *candidates[:k], *candidates[k + 1 :]]
+    return candidates
+
+
+# A place name alone (奉贤区, 青岛高新区) before 关于 names where, not which organ, issued the text.
+_PLACE_ONLY = re.compile(r"[\u4e00-\u9fff]{1,10}(?:省|市|县|区|旗|州|盟|镇|乡)")
 
 
 def _split_organs(prefix: str) -> list[str]:
@@ -291,7 +345,7 @@ def _signature(body: str) -> tuple[list[str], date | None]:
     return names, signed
 
 
-_DATE_LINE = re.compile(r"^\s*(?P<d>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\s*$")
+_DATE_LINE = re.compile(r"^\s*(?P<d>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇零○OＯ一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\s*$")
 
 
 def _notice_signature(body: str) -> tuple[str | None, date | None]:
@@ -370,7 +424,8 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     fields = _header_fields(header)
 
     # title and draft status
-    candidates = ([title_hint] if title_hint else []) + _title_candidates(header, body)
+    found = _prefer_notice(_title_candidates(header, body))
+    candidates = ([title_hint] if title_hint else []) + found
     title = ""
     for cand in candidates:
         cand = _clean_line(cand)
@@ -401,7 +456,11 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
             meta.status = "draft"
             meta.status_label = nm.group(1)
     if meta.status == "final":
-        tm = re.search(r"[(（](试行|暂行)[)）]", title)
+        # the name of another policy quoted in the title (关于废止《…办法(试行)》的通知) says nothing of this one
+        own = re.sub(r"《[^》]*》", "", title)
+        tm = re.search(r"[(（](试行|暂行)[)）]", own) or re.search(
+            r"(试行|暂行)(?=(?:意见|办法|规定|细则|方案|措施|条例|规则|政策)(?:[(（)）]|的通知)?$)", own
+        )
         if tm:
             meta.status_label = tm.group(1)
     meta.title = title
@@ -411,12 +470,13 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     nm2 = _DOC_NO.search(number_field)
     if nm2:
         meta.doc_number = nm2.group(0)
-    else:
+    elif number_field.strip():
+        meta.doc_number = _doc_number_of_line(_clean_line(number_field))
+    if meta.doc_number is None:
         for raw in body[:3000].splitlines()[:40]:
-            line = _clean_line(raw)
-            lm = _DOC_NO.fullmatch(line)
-            if lm:
-                meta.doc_number = line
+            number = _doc_number_of_line(_clean_line(raw))
+            if number:
+                meta.doc_number = number
                 break
     if meta.doc_number:
         meta.doc_number = re.sub(r"\s+", "", meta.doc_number).replace("號", "号")
@@ -438,7 +498,9 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     pm = re.match(r"^(?P<p>.+?)关于", title)
     # 市政府印发《关于…》的通知: the 关于 is inside the quoted policy name, its prefix is no organ list
     if pm and not pm.group("p").startswith(("《", "对")) and "《" not in pm.group("p"):
-        prefix_organs = _split_organs(pm.group("p"))
+        # 某市人民政府办公厅印发关于…的通知: 印发 belongs to the sentence, not to the organ's name
+        organ_text = re.sub(r"(?:印发|转发|批转)$", "", pm.group("p"))
+        prefix_organs = [o for o in _split_organs(organ_text) if not _PLACE_ONLY.fullmatch(o)]
     prefix_partial = bool(pm and re.search(r"等(?:\d+|[一二三四五六七八九十]+)?(?:个)?(?:部门|单位)$", pm.group("p")))
     if prefix_organs and not (prefix_partial and sig_names):
         meta.issuers = prefix_organs
@@ -467,12 +529,38 @@ def extract_metadata(header: str, body: str, title_hint: str | None = None) -> M
     meta.effective_from, meta.effective_to, meta.validity_text = frm, to, sent
 
     meta.region = find_region(
-        [" ".join(meta.issuers), title],
+        [" ".join(meta.issuers), title, _title_label(body, title)],
         [" ".join(fields.get(k, "") for k in ("发布机构", "发布单位", "发文机关", "信息来源")), body[:2000]],
     )
+    if meta.region.county is None:
+        # a district that names itself only in the body: 结合官渡区实际, 立足奉贤区实际
+        lm = _LOCAL_FACTS.search(body[:4000])
+        if lm:
+            local = find_region([lm.group(1)], [title, body[:2000]])
+            if (
+                local.county
+                and local.county == find_region([lm.group(1)]).county
+                and meta.region.city in (None, local.city)
+                and meta.region.province in (None, local.province)
+            ):
+                meta.region = local
     if meta.region.province is None and meta.region.county is None:
         meta.warnings.append("未能确定文件所属地区")
     return meta
+
+
+_LOCAL_FACTS = re.compile(r"(?:结合|立足|根据)(?![我本全各])([\u4e00-\u9fff]{2,10}?(?:县|区|旗|市))(?:的)?(?:实际|区情|县情|市情)")
+
+
+def _title_label(body: str, title: str) -> str:
+    """The label a site printed before the title on its line (临西县:关于…): it names the place."""
+    if not title:
+        return ""
+    for raw in body[:3000].splitlines():
+        m = _PAGE_LABEL.match(_clean_line(raw))
+        if m and title in raw:
+            return m.group(0).rstrip(":： ")
+    return ""
 
 
 _PAREN_DATE_LINE = re.compile(r"^[(（]\s*(?P<d>[^()（）]{6,20}?)\s*[)）]$")
@@ -498,16 +586,14 @@ def _masthead(body: str, title: str) -> str | None:
     """An organ name standing alone on the line right above the title (聊城市…办公室 / 关于…)."""
     if not title:
         return None
-    m = re.search(rf"(?m)^[^\S\n]*{re.escape(title)}", body)
-    if m is None or m.start() == 0:
-        return None
-    idx = m.start()
-    before = [ln.strip() for ln in body[:idx].splitlines() if ln.strip()]
-    if not before:
-        return None
-    cand = before[-1]
-    if len(cand) <= 40 and not re.search(r"[。,，:：]", cand) and re.search(
-        r"(政府|委员会|委|局|办公室|办|厅|部|中心|管委会|领导小组)$", cand
-    ):
-        return cand
+    # a reposting site prints the title twice, the organ between them (标题 / 某省人民政府 / 标题)
+    for m in re.finditer(rf"(?m)^[^\S\n]*{re.escape(title)}", body[:6000]):
+        before = [ln.strip() for ln in body[: m.start()].splitlines() if ln.strip()]
+        if not before:
+            continue
+        cand = before[-1]
+        if len(cand) <= 40 and not re.search(r"[。,，:：]", cand) and re.search(
+            r"(政府|委员会|委|局|办公室|办|厅|部|中心|管委会|领导小组)$", cand
+        ):
+            return cand
     return None

@@ -142,9 +142,26 @@ def parse_number(s: str) -> Decimal:
     return tidy(result + wan + section)
 
 
+# Money in another currency keeps its currency: 5000万美元 is 50,000,000 US dollars, never yuan.
+FOREIGN_CURRENCIES: dict[str, str] = {"美元": "USD", "欧元": "EUR", "港元": "HKD", "港币": "HKD", "日元": "JPY"}
+
+
+def currency_of(unit: str) -> str | None:
+    """ISO 4217 code of a money unit in a foreign currency (万美元 → USD); None for 人民币."""
+    for name, code in FOREIGN_CURRENCIES.items():
+        if unit.endswith(name):
+            return code
+    return None
+
+
 def money_multiplier(unit: str) -> int:
-    """元 → 1, 万元 → 10000 ...; bare 万/亿 (as in 4500亿) are read as 万元/亿元."""
+    """元 → 1, 万元 → 10000 ...; bare 万/亿 (as in 4500亿) are read as 万元/亿元. For a foreign
+    currency the multiplier of its magnitude: 万美元 → 10000 (units of that currency)."""
     u = unit.strip()
+    for name in FOREIGN_CURRENCIES:
+        if u.endswith(name):
+            u = u[: -len(name)] + "元"
+            break
     if u not in MONEY_MULTIPLIERS:
         raise InputError(f"无法识别的金额单位:“{unit}”", field="unit")
     return MONEY_MULTIPLIERS[u]

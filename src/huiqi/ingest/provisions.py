@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from huiqi.document import Comparator, Provision, ProvisionKind, Span
-from huiqi.ingest.numbers import money_multiplier, normalize, tidy
+from huiqi.ingest.numbers import currency_of, money_multiplier, normalize, tidy
 from huiqi.ingest.quantities import MARKER_RE, Quantity, read_suffix, scan_quantities
 from huiqi.ingest.spans import sentence_bounds
 
@@ -320,7 +320,7 @@ def _extract_provisions(text: str, conditions: bool = False) -> tuple[list[Provi
             b.notes.append("调整后")
 
     basis = _basis_starts(ctxs)
-    provisions = [_classify(c, basis, norm, text, conditions) for c in ctxs]
+    provisions = [_in_currency(_classify(c, basis, norm, text, conditions), c.q) for c in ctxs]
     _settle_tiers(provisions, ctxs, norm)
     return provisions, unparsed
 
@@ -453,6 +453,19 @@ def _basis_in_sentence(c: _Ctx, basis: list[int]) -> bool:
     return False
 
 
+def _in_currency(p: Provision, q: Quantity) -> Provision:
+    """Money in a foreign currency keeps its currency and its amount in that currency; yuan stays
+    empty, as no exchange rate is assumed."""
+    code = currency_of(q.money_unit) if q.category == "money" and q.money_unit else None
+    if code is None:
+        return p
+    p.currency = code
+    if p.kind != ProvisionKind.RANGE and p.value is not None:
+        amount = p.value * money_multiplier(q.money_unit or "")
+        p.currency_amount = int(amount) if amount == amount.to_integral_value() else None
+    return p
+
+
 def _classify(c: _Ctx, basis: list[int], norm: str, text: str, conditions: bool = False) -> Provision:
     q = c.q
     hi_q = c.range_with
@@ -483,7 +496,7 @@ def _classify(c: _Ctx, basis: list[int], norm: str, text: str, conditions: bool 
                                "subject": subject, "note": note}
 
     def yuan_of(x: Quantity) -> int | None:
-        if x.category != "money" or x.money_unit is None:
+        if x.category != "money" or x.money_unit is None or currency_of(x.money_unit):
             return None
         v = x.value * money_multiplier(x.money_unit)
         return int(v) if v == v.to_integral_value() else None

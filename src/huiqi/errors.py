@@ -58,3 +58,11 @@ class RuleError(HuiqiError):
 
 class ProfileError(HuiqiError):
     """An enterprise profile is invalid."""
+
+
+class StateError(HuiqiError):
+    """An action not allowed in the current state (e.g. an illegal transition); HTTP 409."""
+
+
+class NotFoundError(HuiqiError):
+    """The named thing does not exist; HTTP 404."""

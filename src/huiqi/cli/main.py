@@ -306,6 +306,13 @@ def _register_subcommands() -> None:
 
     app.command("synth")(synth)
     app.command("simulate")(simulate)
+    from huiqi.cli.platform_cmd import audit_app, db_app, serve, users_app, worker
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
+    app.command("serve")(serve)
+    app.command("worker")(worker)
 
 
 _register_subcommands()

@@ -209,7 +209,7 @@ def _sibling(path: Path, part: str) -> Path:
     return path.with_name(f"{path.stem}.{part}{path.suffix}")
 
 
-def _aggregates(res: SimulationResult) -> dict[str, list[dict[str, Any]]]:
+def aggregates(res: SimulationResult) -> dict[str, list[dict[str, Any]]]:
     """Name → rows of every aggregate table (scenario column added), shared by all formats."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name, fn in (("by_rule", lambda s: res.by_rule(s)),
@@ -278,7 +278,7 @@ def write_outputs(res: SimulationResult, outs: Sequence[str | Path], console: Co
     """Write every requested output atomically (all or nothing); returns the files written."""
     targets = [Path(o) for o in outs]
     check_outputs(planned_outputs(targets, reform=res.has_reform))
-    aggregates = _aggregates(res)
+    aggregates = aggregates(res)
     written: list[Path] = []
     with contextlib.ExitStack() as stack:
         for target in targets:

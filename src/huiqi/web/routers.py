@@ -1,0 +1,9 @@
+"""Every router the app mounts, one line per feature ("module:attribute").
+
+Listed as strings so a feature's module is imported only by the app, never at package import.
+"""
+
+ROUTERS: list[str] = [
+    "huiqi.web.api.core:router",  # /healthz, /api/v1/login, documents, rules, calc
+    "huiqi.web.pages.core:router",  # 首页, 登录, 政策库, 计算器, 责任清单, 目标清单
+]

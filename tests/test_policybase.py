@@ -314,19 +314,33 @@ def loaded(pb: PolicyBase) -> PolicyBase:
 
 
 def test_migrations_are_recorded_and_applied_once(db_url: str) -> None:
+    from huiqi.store.migrate import known_heads
+
     with connect(db_url) as first:
-        rows = first.db.query("SELECT version, name FROM schema_migrations")
-        assert sorted((r["version"], r["name"]) for r in rows) == [("0001", "initial"), ("0002", "search")]
+        rows = first.db.query("SELECT version_num FROM alembic_version")
+        assert {r["version_num"] for r in rows} == known_heads()
     with connect(db_url) as again:
         assert again.db.migrate() == []
-        assert again.db.schema_version() == "0002"
+        assert again.db.schema_version() == max(known_heads())
 
 
-def test_edited_migration_is_refused(db_url: str) -> None:
+def test_newer_schema_is_refused(db_url: str) -> None:
     with connect(db_url) as base:
-        base.db.execute("UPDATE schema_migrations SET checksum = ? WHERE version = ?", ("0" * 64, "0001"))
-    with pytest.raises(HuiqiError, match="被修改"):
+        base.db.execute("UPDATE alembic_version SET version_num = ?", ("9999_future",))
+    with pytest.raises(HuiqiError, match="比当前程序新"):
         connect(db_url)
+
+
+def test_legacy_hand_migrated_file_is_refused_with_a_hint(tmp_path: Path) -> None:
+    import sqlite3
+
+    legacy = tmp_path / "old.db"
+    con = sqlite3.connect(legacy)
+    con.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)")
+    con.commit()
+    con.close()
+    with pytest.raises(HuiqiError, match="旧版格式"):
+        connect(str(legacy))
 
 
 def test_unknown_url_scheme_is_a_user_error() -> None:

@@ -59,7 +59,6 @@ def calc(
     """计算一个企业能享受哪些政策、金额多少、为什么,以及还缺哪些信息。"""
     from huiqi.profile import load_profile
     from huiqi.registry import load_applicants
-    from huiqi.rules.calculator import calculate
     from huiqi.rules.packs import load_packs
     from huiqi.surfaces.calc_report import export_json, export_xlsx, render_explanation, render_report
 
@@ -78,15 +77,10 @@ def calc(
     prof = load_profile(profile, rulebase.fields)
     applicants = load_applicants(cohort, rulebase.fields) if cohort else None
     when = _parse_date(on)
-    from huiqi.evaluation.link import fill_class_from_evaluation
+    from huiqi.rules.run import run_calc
 
-    note = fill_class_from_evaluation(prof, evaluations, on=when)
-    from huiqi.rules.overrides import check_param_overrides
-
-    params = check_param_overrides(rulebase.params, _parse_params(param))
-    report = calculate(rulebase, prof, on=when, policies=policy or None, params=params, cohort=applicants)
-    if note:
-        report.notes.append(note)
+    report = run_calc(rulebase, prof, when, policies=policy or None, params=_parse_params(param),
+                      evaluations=evaluations, cohort=applicants)
     if fmt == "json":
         if out:
             export_json(report, out)

@@ -85,7 +85,7 @@ def _find_in_list(pack: LoadedPack, docs: Sequence[Document]) -> Document | None
     return None
 
 
-def _find_in_base(pack: LoadedPack, base: _FindsDocuments) -> Document | None:
+def find_pack_document(pack: LoadedPack, base: _FindsDocuments) -> Document | None:
     ref = pack.document
     for key in (ref.doc_number, ref.title):
         if not key:
@@ -161,7 +161,7 @@ def check_citations(rulebase: RuleBase, documents: Any) -> list[Problem]:
     def document_for(pack: LoadedPack) -> Document | None:
         if pack.id not in cache:
             cache[pack.id] = (_find_in_list(pack, docs_list) if docs_list is not None
-                              else _find_in_base(pack, documents))
+                              else find_pack_document(pack, documents))
         return cache[pack.id]
 
     packs_by_id = {p.id: p for p in rulebase.packs}

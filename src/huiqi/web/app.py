@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from huiqi import __version__
 from huiqi.surfaces.show import format_yuan
@@ -62,6 +63,11 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(JsonLogFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def highlight_brackets(snippet: str) -> Markup:
+    """Search snippets wrap matches in 【】: show them as <mark>, everything else escaped."""
+    return Markup(escape(snippet).replace("【", Markup("<mark>")).replace("】", Markup("</mark>")))
 
 
 def load_router(spec: str):  # type: ignore[no-untyped-def]
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals.update(version=__version__)
     templates.env.filters["yuan"] = format_yuan
+    templates.env.filters["highlight_brackets"] = highlight_brackets
     app.state.templates = templates
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 

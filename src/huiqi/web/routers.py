@@ -5,5 +5,6 @@ Listed as strings so a feature's module is imported only by the app, never at pa
 
 ROUTERS: list[str] = [
     "huiqi.web.api.core:router",  # /healthz, /api/v1/login, documents, rules, calc
+    "huiqi.web.api.jobs:router",  # /api/v1/simulations, /api/v1/evaluations, /api/v1/jobs
     "huiqi.web.pages.core:router",  # 首页, 登录, 政策库, 计算器, 责任清单, 目标清单
 ]

@@ -56,12 +56,12 @@ class TokenResponse(BaseModel):
 def api_login(body: LoginRequest, request: Request) -> TokenResponse:
     settings = deps.settings(request)
     with write_tx(deps.engine(request)) as conn:
-        principal = _authenticate_committing_failures(conn, request, body.username, body.password)
+        principal = authenticate_counting_failures(conn, request, body.username, body.password)
         token, expires = issue_token(conn, principal, days=settings.token_days)
     return TokenResponse(token=token, expires_at=expires)
 
 
-def _authenticate_committing_failures(conn: sa.Connection, request: Request, username: str,
+def authenticate_counting_failures(conn: sa.Connection, request: Request, username: str,
                                       password: str) -> Principal:
     """Authenticate; a failed attempt is committed before the error propagates (it must count)."""
     from huiqi.web.auth import LoginError, LoginThrottled

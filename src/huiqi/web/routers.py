@@ -6,5 +6,7 @@ Listed as strings so a feature's module is imported only by the app, never at pa
 ROUTERS: list[str] = [
     "huiqi.web.api.core:router",  # /healthz, /api/v1/login, documents, rules, calc
     "huiqi.web.api.jobs:router",  # /api/v1/simulations, /api/v1/evaluations, /api/v1/jobs
-    "huiqi.web.pages.core:router",  # 首页, 登录, 政策库, 计算器, 责任清单, 目标清单
+    "huiqi.web.pages.core:router",  # 首页, 登录, 政策库, 责任清单, 目标清单
+    "huiqi.web.pages.calculator:router",  # 政策计算器
+    "huiqi.web.pages.calculator:api",  # /api/v1/profiles (saved profiles)
 ]

@@ -31,6 +31,9 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () { el.form.submit(); });
+    });
     document.querySelectorAll("[data-job-url]").forEach(pollJob);
     drawCharts();
   });

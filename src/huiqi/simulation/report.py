@@ -278,11 +278,11 @@ def write_outputs(res: SimulationResult, outs: Sequence[str | Path], console: Co
     """Write every requested output atomically (all or nothing); returns the files written."""
     targets = [Path(o) for o in outs]
     check_outputs(planned_outputs(targets, reform=res.has_reform))
-    aggregates = aggregates(res)
+    tables = aggregates(res)
     written: list[Path] = []
     with contextlib.ExitStack() as stack:
         for target in targets:
-            written += WRITERS[target.suffix.lower()](res, aggregates, target, stack)
+            written += WRITERS[target.suffix.lower()](res, tables, target, stack)
     return written
 
 

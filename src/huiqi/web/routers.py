@@ -9,4 +9,5 @@ ROUTERS: list[str] = [
     "huiqi.web.pages.core:router",  # 首页, 登录, 政策库, 责任清单, 目标清单
     "huiqi.web.pages.calculator:router",  # 政策计算器
     "huiqi.web.pages.calculator:api",  # /api/v1/profiles (saved profiles)
+    "huiqi.web.pages.jobs:router",  # 预算测算, 亩均评价
 ]

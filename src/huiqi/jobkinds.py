@@ -17,12 +17,14 @@ from typing import Any
 from huiqi.errors import HuiqiError
 from huiqi.jobs import JobContext, JobKind, register
 
-JOBS_DIR_ENV = "HUIQI_JOBS_DIR"
+
+def var_dir() -> Path:
+    """The server's data folder (``HUIQI_VAR_DIR``, as in huiqi.web.settings; default var/)."""
+    return Path(os.environ.get("HUIQI_VAR_DIR") or "var")
 
 
 def job_dir(job_id: int) -> Path:
-    root = Path(os.environ.get(JOBS_DIR_ENV, "var/jobs"))
-    path = root / str(job_id)
+    path = var_dir() / "jobs" / str(job_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -176,7 +178,7 @@ def run_evaluation(ctx: JobContext) -> dict[str, Any]:
     parquet = ev.write(folder / "evaluation.parquet")
     xlsx = ev.write(folder / "evaluation.xlsx")
     if p.get("store", True):
-        ev.store(Path(os.environ.get("HUIQI_EVALUATIONS_DIR", "var/evaluations")))
+        ev.store(var_dir() / "evaluations")  # the calculator reads the latest class from here
     return plain({"method": m.id, "method_name": m.name, "year": ev.year, "engine": ev.engine,
                   "enterprises": len(ev), "summary": ev.summary.to_dict(), "parquet": str(parquet),
                   "xlsx": str(xlsx), "seconds": round(ev.seconds, 2)})  # type: ignore[no-any-return]

@@ -66,6 +66,32 @@ def any_db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="session")
+def seed_documents() -> list[Any]:
+    """The five seed documents, ingested once per test session."""
+    from huiqi.ingest.pipeline import ingest_file
+
+    try:
+        from conftest import seeds_dir
+    except ImportError:
+        from tests.conftest import seeds_dir  # type: ignore[no-redef]
+    return [ingest_file(p) for p in sorted(seeds_dir().glob("*.txt"))]
+
+
+def load_documents(url: str, documents: list[Any]) -> None:
+    from huiqi.policybase import connect
+
+    with connect(url) as pb:
+        for doc in documents:
+            pb.save_document(doc)
+
+
+@pytest.fixture
+def seeded_db_url(db_url: str, seed_documents: list[Any]) -> str:
+    load_documents(db_url, seed_documents)
+    return db_url
+
+
 def make_settings(url: str, tmp_path: Path, **overrides: Any) -> Any:
     from huiqi.web.settings import Settings
 
@@ -74,8 +100,7 @@ def make_settings(url: str, tmp_path: Path, **overrides: Any) -> Any:
 
 @pytest.fixture
 def app_settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("HUIQI_JOBS_DIR", str(tmp_path / "jobs"))
-    monkeypatch.setenv("HUIQI_EVALUATIONS_DIR", str(tmp_path / "evaluations"))
+    monkeypatch.setenv("HUIQI_VAR_DIR", str(tmp_path / "var"))
     return make_settings(db_url, tmp_path)
 
 
@@ -86,6 +111,20 @@ def client(app_settings: Any) -> Iterator[Any]:
     from huiqi.web.app import create_app
 
     with TestClient(create_app(app_settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def any_client(any_db_url: str, seed_documents: list[Any], tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A client on a seeded policy base, once on SQLite and once on PostgreSQL."""
+    from fastapi.testclient import TestClient
+
+    from huiqi.web.app import create_app
+
+    monkeypatch.setenv("HUIQI_VAR_DIR", str(tmp_path / "var"))
+    load_documents(any_db_url, seed_documents)
+    with TestClient(create_app(make_settings(any_db_url, tmp_path)), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -134,10 +173,10 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(seeded_db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    db_url = seeded_db_url
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "HUIQI_JOBS_DIR": str(tmp_path / "jobs"), "HUIQI_EVALUATIONS_DIR": str(tmp_path / "evaluations"),
            "HUIQI_VAR_DIR": str(tmp_path / "var")}
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
-import shutil
-import tempfile
 from datetime import date
-from pathlib import Path as FilePath
 from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
@@ -189,22 +187,24 @@ def api_ingest(
     suffix = PurePath(name).suffix.lower()
     if suffix not in (".txt", ".html", ".htm", ".docx", ".pdf"):
         raise HuiqiError(f"不支持的文件类型 {suffix or '(无扩展名)'},可用 .txt .html .docx .pdf", field="file")
-    folder = FilePath(tempfile.mkdtemp(prefix="huiqi-upload-"))
-    try:
-        target = folder / name
-        target.write_bytes(file.file.read())
-        document = ingest_file(target)
-        engine = deps.engine(request)
-        with services.policy_base(engine) as pb:
-            before = pb.has_document(document.id)
-            saved = pb.save_document(document)
-        with write_tx(engine) as conn:
-            audit.record(conn, actor=principal.username, action="document.ingest", entity="document",
-                         entity_id=document.id, before={"existed": before},
-                         after={"title": document.title, "status": saved.status, "sha256": saved.sha256})
-        summary = {**summarize_document(document), "action": saved.status}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    content = file.file.read()
+    # Kept under var/uploads/<content hash>/: the same upload keeps the same source path, so
+    # uploading a file twice is "unchanged", as re-ingesting a file with the CLI is.
+    folder = deps.settings(request).var_dir / "uploads" / hashlib.sha256(content).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.exists():
+        target.write_bytes(content)
+    document = ingest_file(target)
+    engine = deps.engine(request)
+    with services.policy_base(engine) as pb:
+        before = pb.has_document(document.id)
+        saved = pb.save_document(document)
+    with write_tx(engine) as conn:
+        audit.record(conn, actor=principal.username, action="document.ingest", entity="document",
+                     entity_id=document.id, before={"existed": before},
+                     after={"title": document.title, "status": saved.status, "sha256": saved.sha256})
+    summary = {**summarize_document(document), "action": saved.status}
     return IngestResponse(documents=[summary], failures=[])
 
 

@@ -23,11 +23,12 @@ $(STAMP): pyproject.toml
 # Front-end code (HTMX, ECharts) comes from npm with its lockfile, never committed, never from a CDN:
 # the app serves it from static/vendor.
 VENDOR := src/huiqi/web/static/vendor
-VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/swagger-ui/swagger-ui-bundle.js
 $(VENDOR_FILES): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-	mkdir -p $(VENDOR)
+	mkdir -p $(VENDOR)/swagger-ui
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
 
 vendor: $(VENDOR_FILES)
 

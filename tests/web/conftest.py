@@ -158,9 +158,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url: str, db: str) -> None:
+    def __init__(self, url: str, db: str, var_dir: Path) -> None:
         self.url = url
         self.db = db
+        self.var_dir = var_dir
 
     def add_user(self, user: str, role: str, **scope: Any) -> None:
         from huiqi.store.db import engine_for
@@ -172,9 +173,15 @@ class LiveServer:
             engine.dispose()
 
 
-@pytest.fixture
-def live_server(seeded_db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    db_url = seeded_db_url
+@pytest.fixture(scope="module")
+def live_server(seed_documents: list[Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server per test module (starting uvicorn and a worker costs seconds), on its own database."""
+    from huiqi.store.migrate import upgrade
+
+    tmp_path = tmp_path_factory.mktemp("live")
+    db_url = f"sqlite:///{tmp_path / 'huiqi.db'}"
+    upgrade(db_url).dispose()
+    load_documents(db_url, seed_documents)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "HUIQI_VAR_DIR": str(tmp_path / "var")}
@@ -196,7 +203,7 @@ def live_server(seeded_db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
                 log.flush()
                 pytest.fail("huiqi serve did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
             time.sleep(0.2)
-        yield LiveServer(url, db_url)
+        yield LiveServer(url, db_url, tmp_path / "var")
     finally:
         proc.terminate()
         try:

@@ -105,10 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="产业政策即代码:政策库、政策计算器、预算测算与亩均评价的 REST API。",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by pages.core from the vendored Swagger UI (no CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
-        swagger_ui_parameters={"syntaxHighlight": False},
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -154,3 +154,9 @@ def targets_page(request: Request, doc: str = "") -> HTMLResponse:
         docs = pb.list_documents()
         rows = targets(pb, document=load_document(pb, doc).id if doc else None)
     return deps.render(request, "targets.html", {"rows": rows, "docs": docs, "doc": doc})
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI served from static/vendor: the docs work on an offline intranet."""
+    return deps.render(request, "api_docs.html")

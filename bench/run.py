@@ -28,13 +28,17 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     quick = "--quick" in argv
-    wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc", "simulate", "evaluate"]
+    wanted = [a for a in argv if not a.startswith("-")] or ["ingest", "calc", "simulate", "evaluate", "web"]
     console = Console(width=160)
     results: list[dict[str, object]] = []
     if "ingest" in wanted:
         import ingest_bench
 
         results += ingest_bench.run(n=200 if quick else 1000)
+    if "web" in wanted:
+        import web_bench
+
+        results += web_bench.run(seconds=5 if quick else 15)
     if "calc" in wanted:
         import calc_bench
 

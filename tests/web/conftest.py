@@ -251,6 +251,6 @@ def screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=False)  # the first screen: readable, small files
     (ARTEFACTS / f"{name}.png").write_bytes(path.read_bytes())
     return path

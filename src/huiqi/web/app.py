@@ -12,12 +12,10 @@ import json
 import logging
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.middleware.gzip import GZipMiddleware
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
@@ -25,6 +23,7 @@ from markupsafe import Markup, escape
 from huiqi import __version__
 from huiqi.surfaces.show import format_yuan
 from huiqi.web import errors
+from huiqi.web.middleware import PlatformMiddleware
 from huiqi.web.routers import ROUTERS
 from huiqi.web.settings import Settings
 
@@ -32,12 +31,6 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 log = logging.getLogger("huiqi.web")
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
-)
-
 
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line: machine-readable logs for the server."""
@@ -118,23 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = templates
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 
-    app.add_middleware(GZipMiddleware, minimum_size=800)
-
-    @app.middleware("http")
-    async def headers_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "public, max-age=86400")
-        if not request.url.path.startswith("/static/"):
-            log.info("request", extra={"method": request.method, "path": request.url.path,
-                                       "status": response.status_code,
-                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
-        return response
-
+    app.add_middleware(PlatformMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for spec in ROUTERS:

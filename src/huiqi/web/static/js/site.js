@@ -35,6 +35,11 @@
       el.addEventListener("change", function () { el.form.submit(); });
     });
     document.querySelectorAll("[data-job-url]").forEach(pollJob);
+    // A quoted citation inside a long text box: scroll the box (not the page) to it.
+    document.querySelectorAll(".doc-text mark.citation").forEach(function (mark) {
+      var box = mark.closest(".doc-text");
+      box.scrollTop = mark.offsetTop - 60;  // the box is position: relative
+    });
     drawCharts();
   });
 })();

@@ -81,8 +81,10 @@ def test_calculator_form_end_to_end_matches_cli(live_server, browser_page, tmp_p
     assert page.get_by_role("heading", name=re.compile("^可享受")).is_visible()
     assert page.locator("#results a[href^='/rules/linhai.tech_upgrade.major']").count() > 0
     assert page.get_by_role("heading", name=re.compile("建议先填")).is_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "calculator")
     page.set_viewport_size(PHONE)
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "calculator-phone")
 
 

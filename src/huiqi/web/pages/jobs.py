@@ -42,7 +42,7 @@ def bar_chart(title: str, rows: list[dict[str, Any]], label: str, value: str, *,
     divisor = 10000 if unit == "万元" else 1
     values = [round(int(r.get(value) or 0) / divisor, 2) for r in rows]
     category = {"type": "category", "data": names, "axisLabel": {"width": 160, "overflow": "truncate"}}
-    numeric = {"type": "value", "name": unit}
+    numeric = {"type": "value", "name": unit, "axisLabel": {"hideOverlap": True}, "splitNumber": 3}
     return {
         "title": {"text": title, "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis"},

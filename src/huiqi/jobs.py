@@ -205,6 +205,7 @@ def recover(engine: sa.Engine, *, stale_only: bool = False) -> list[tuple[int, s
             query = query.where(jobs.c.heartbeat_at < cutoff)
         for row in conn.execute(query.with_for_update()).mappings().all():
             spec = load_kinds().get(row["kind"])
+            values: dict[str, Any]
             if spec is not None and spec.resumable and row["attempts"] < MAX_ATTEMPTS:
                 values = {"state": "queued", "message": "服务重启,任务重新排队", "progress": 0}
             else:
@@ -213,7 +214,7 @@ def recover(engine: sa.Engine, *, stale_only: bool = False) -> list[tuple[int, s
             conn.execute(sa.update(jobs).where(jobs.c.id == row["id"]).values(**values))
             audit.record(conn, actor=None, action="job.recover", entity="job", entity_id=str(row["id"]),
                          before={"state": "running"}, after={"state": values["state"]})
-            outcome.append((row["id"], values["state"]))
+            outcome.append((int(row["id"]), str(values["state"])))
     return outcome
 
 

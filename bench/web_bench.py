@@ -67,7 +67,10 @@ async def load(url: str, body: dict[str, Any], clients: int, seconds: float, war
 
         async def warm() -> None:
             while time.monotonic() < warm_until:
-                await client.post("/api/v1/calc", json=body)
+                try:
+                    await client.post("/api/v1/calc", json=body)
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
 
         await asyncio.gather(*(warm() for _ in range(clients)))
         stop = time.monotonic() + seconds
@@ -76,7 +79,11 @@ async def load(url: str, body: dict[str, Any], clients: int, seconds: float, war
             nonlocal errors
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
-                response = await client.post("/api/v1/calc", json=body)
+                try:
+                    response = await client.post("/api/v1/calc", json=body)
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
                 elapsed = time.perf_counter() - t0
                 if response.status_code != 200:
                     errors += 1

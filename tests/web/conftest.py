@@ -8,6 +8,8 @@
 - ``live_server``: ``huiqi serve`` on 127.0.0.1:<free port> in a subprocess; yields the base URL.
 - ``browser_page``: a Playwright page on Debian's /usr/bin/chromium; skipped without it, FAILS
   when HUIQI_REQUIRE_BROWSER=1.
+- ``screenshot(page, name)``: var/test-artefacts/<name>.png; also docs/screenshots/ with
+  HUIQI_SCREENSHOTS_DOCS=1 (how docs/web.md's screenshots are refreshed).
 """
 
 from __future__ import annotations
@@ -247,10 +249,13 @@ def browser_page(browser: Any) -> Iterator[Any]:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot to docs/screenshots/<name>.png (committed) and var/ (artefact)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save the first screen as var/test-artefacts/<name>.png; with HUIQI_SCREENSHOTS_DOCS=1 also as
+    docs/screenshots/<name>.png (committed, referenced from docs/web.md). Opt-in, so that a test run
+    does not modify tracked files."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path = ARTEFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)  # the first screen: readable, small files
-    (ARTEFACTS / f"{name}.png").write_bytes(path.read_bytes())
+    if os.environ.get("HUIQI_SCREENSHOTS_DOCS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
     return path

@@ -113,49 +113,49 @@ def test_bad_profile_is_422_with_the_cli_message(client, tmp_path: Path) -> None
     assert bad_date.status_code == 422 and bad_date.json()["detail"][0]["msg"] == "日期格式应为 YYYY-MM-DD"
 
 
-def test_upload_ingests_like_the_cli_and_is_audited(client, login, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_upload_ingests_like_the_cli_and_is_audited(any_client, login, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     try:
         from conftest import seed_path
     except ImportError:
         from tests.conftest import seed_path  # type: ignore[no-redef]
     seed = seed_path("003")
     files = {"file": (seed.name, seed.read_bytes(), "text/plain")}
-    assert client.post("/api/v1/documents", files=files).status_code == 401
-    enterprise = login(client, "企业用户", "enterprise")
-    assert client.post("/api/v1/documents", files=files, headers=enterprise).status_code == 403
-    headers = login(client, "经信局", "department")
-    first = client.post("/api/v1/documents", files=files, headers=headers).json()
+    assert any_client.post("/api/v1/documents", files=files).status_code == 401
+    enterprise = login(any_client, "企业用户", "enterprise")
+    assert any_client.post("/api/v1/documents", files=files, headers=enterprise).status_code == 403
+    headers = login(any_client, "经信局", "department")
+    first = any_client.post("/api/v1/documents", files=files, headers=headers).json()
     cli = _cli("ingest", str(seed), "--no-db", "--format", "json", cwd=tmp_path)
     expected = json.loads(cli.stdout)["documents"][0]
     got = first["documents"][0]
     assert {k: v for k, v in got.items() if k != "action"} == {k: v for k, v in expected.items() if k != "action"}
-    assert got["action"] == "new"
-    again = client.post("/api/v1/documents", files=files, headers=headers).json()
+    assert got["action"] == "updated"  # the seeded base holds this text already, read from another path
+    again = any_client.post("/api/v1/documents", files=files, headers=headers).json()
     assert again["documents"][0]["action"] == "unchanged"
-    with client.app.state.engine.connect() as conn:
+    with any_client.app.state.engine.connect() as conn:
         rows = conn.execute(sa.select(audit_log).where(audit_log.c.action == "document.ingest")).all()
         assert len(rows) == 2 and rows[0].actor == "经信局"
         assert audit.verify(conn).ok
-    bad = client.post("/api/v1/documents", files={"file": ("x.exe", b"MZ", "application/octet-stream")},
+    bad = any_client.post("/api/v1/documents", files={"file": ("x.exe", b"MZ", "application/octet-stream")},
                       headers=headers)
     assert bad.status_code == 422 and "不支持的文件类型" in bad.json()["detail"][0]["msg"]
 
 
-def test_saved_profiles_need_login_and_are_audited(client, login) -> None:  # type: ignore[no-untyped-def]
+def test_saved_profiles_need_login_and_are_audited(any_client, login) -> None:  # type: ignore[no-untyped-def]
     body = {"name": "我的企业", "profile": _profile_json()}
-    assert client.post("/api/v1/profiles", json=body).status_code == 401
-    headers = login(client, "企业丙", "enterprise")
-    saved = client.post("/api/v1/profiles", json=body, headers=headers).json()
+    assert any_client.post("/api/v1/profiles", json=body).status_code == 401
+    headers = login(any_client, "企业丙", "enterprise")
+    saved = any_client.post("/api/v1/profiles", json=body, headers=headers).json()
     assert saved["name"] == "我的企业" and saved["profile"]["name"] == "临海市某机械有限公司"
     body["profile"]["enterprise"]["muju_class"] = "B"
-    client.post("/api/v1/profiles", json=body, headers=headers)
-    mine = client.get("/api/v1/profiles", headers=headers).json()
+    any_client.post("/api/v1/profiles", json=body, headers=headers)
+    mine = any_client.get("/api/v1/profiles", headers=headers).json()
     assert len(mine) == 1 and mine[0]["profile"]["enterprise"]["muju_class"] == "B"
-    other = login(client, "企业丁", "enterprise")
-    assert client.get("/api/v1/profiles", headers=other).json() == []
-    bad = client.post("/api/v1/profiles", json={"name": "坏", "profile": {"enterprise": {"x": 1}}}, headers=headers)
+    other = login(any_client, "企业丁", "enterprise")
+    assert any_client.get("/api/v1/profiles", headers=other).json() == []
+    bad = any_client.post("/api/v1/profiles", json={"name": "坏", "profile": {"enterprise": {"x": 1}}}, headers=headers)
     assert bad.status_code == 422
-    with client.app.state.engine.connect() as conn:
+    with any_client.app.state.engine.connect() as conn:
         rows = conn.execute(sa.select(audit_log).where(audit_log.c.action == "profile.save")
                             .order_by(audit_log.c.id)).all()
     assert [r.before_json is None for r in rows] == [True, False]
@@ -191,31 +191,31 @@ def test_simulation_job_runs_in_the_background(any_client, login) -> None:  # ty
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
 
 
-def test_bad_simulation_input_is_refused_before_queueing(client, login) -> None:  # type: ignore[no-untyped-def]
-    headers = login(client, "县官", "county")
-    outside = client.post("/api/v1/simulations", data={"population_path": "/etc/passwd"}, headers=headers)
+def test_bad_simulation_input_is_refused_before_queueing(any_client, login) -> None:  # type: ignore[no-untyped-def]
+    headers = login(any_client, "县官", "county")
+    outside = any_client.post("/api/v1/simulations", data={"population_path": "/etc/passwd"}, headers=headers)
     assert outside.status_code == 422 and "var/" in outside.json()["detail"][0]["msg"]
-    reform = client.post("/api/v1/simulations", data={"synth_city": "十堰", "synth_n": "10", "reform": "没有等号"},
+    reform = any_client.post("/api/v1/simulations", data={"synth_city": "十堰", "synth_n": "10", "reform": "没有等号"},
                          headers=headers)
     assert reform.status_code == 422
-    with client.app.state.engine.connect() as conn:
+    with any_client.app.state.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM jobs")).scalar_one() == 0
 
 
-def test_evaluation_job(client, login, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluation_job(any_client, login, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from huiqi.evaluation.sample import write_population
 
-    headers = login(client, "经信", "department")
-    population = client.app.state.settings.var_dir / "eval.parquet"
+    headers = login(any_client, "经信", "department")
+    population = any_client.app.state.settings.var_dir / "eval.parquet"
     write_population(population, 400, year=2022)
-    created = client.post("/api/v1/evaluations", data={"method": "linhai-2022", "year": "2022",
+    created = any_client.post("/api/v1/evaluations", data={"method": "linhai-2022", "year": "2022",
                                                        "population_path": str(population)}, headers=headers)
     assert created.status_code == 202, created.text
-    status = _wait(client, created.json()["url"], headers)
+    status = _wait(any_client, created.json()["url"], headers)
     assert status["state"] == "done", status["error"]
     summary = status["result"]["summary"]
     assert summary["total"] == 400 and summary["graded"] + summary["excluded"] == 400
-    unknown = client.post("/api/v1/evaluations", data={"method": "nope", "population_path": str(population)},
+    unknown = any_client.post("/api/v1/evaluations", data={"method": "nope", "population_path": str(population)},
                           headers=headers)
     assert unknown.status_code == 422
 

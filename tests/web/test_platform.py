@@ -180,3 +180,60 @@ def test_unknown_job_kind_is_a_user_error(db_url: str) -> None:
     with pytest.raises(HuiqiError, match="未知的任务类型"), write_tx(engine) as conn:
         jobs.submit(conn, "nope", {})
     engine.dispose()
+
+
+def test_serve_resumes_a_job_interrupted_by_a_restart(db_url: str, tmp_path: Path) -> None:
+    """A job left 'running' by a dead server is queued again by the next `huiqi serve` and finishes."""
+    import os
+    import time
+
+    import httpx
+
+    from huiqi.evaluation.sample import write_population
+    from huiqi.store.schema import jobs as jobs_table
+
+    population = tmp_path / "var" / "pop.parquet"
+    population.parent.mkdir(parents=True)
+    write_population(population, 200, year=2022)
+    engine = engine_for(db_url)
+    with write_tx(engine) as conn:
+        job_id = jobs.submit(conn, "evaluation", {"population": str(population), "method": "linhai-2022",
+                                                  "year": 2022, "store": False})
+    assert jobs.claim(engine, "dead-server:1") is not None  # the old server took it, then died
+    engine.dispose()
+    port = _free_port()
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "HUIQI_VAR_DIR": str(tmp_path / "var"),
+           "HOME": os.environ.get("HOME", "/tmp")}
+    proc = subprocess.Popen([sys.executable, "-m", "huiqi.cli.main", "serve", "--db", db_url, "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        state = None
+        while time.monotonic() < deadline:
+            engine = engine_for(db_url)
+            with engine.connect() as conn:
+                state = conn.execute(sa.select(jobs_table.c.state).where(jobs_table.c.id == job_id)).scalar_one()
+            engine.dispose()
+            if state in ("done", "failed"):
+                break
+            time.sleep(0.5)
+        assert state == "done"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"任务 {job_id} 在上次停止时仍在运行:已重新排队" in output
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        actions = [r.action for r in conn.execute(sa.select(audit_log.c.action).where(
+            audit_log.c.entity_id == str(job_id)).order_by(audit_log.c.id))]
+    engine.dispose()
+    assert actions == ["job.submit", "job.recover", "job.done"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -82,7 +82,10 @@ def audit_verify(db: DbUrl = None) -> None:
     raise typer.Exit(1)
 
 
-def worker(db: DbUrl = None) -> None:
+def worker(
+    db: DbUrl = None,
+    parent_pid: Annotated[int | None, typer.Option("--parent-pid", hidden=True)] = None,
+) -> None:
     """运行后台任务(预算测算、亩均评价)直到收到终止信号;huiqi serve 会自动启动一个。"""
     from huiqi.jobs import run_worker
     from huiqi.store.migrate import upgrade
@@ -90,6 +93,14 @@ def worker(db: DbUrl = None) -> None:
     engine = upgrade(db)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if parent_pid is not None:
+        # Started by `huiqi serve`: never outlive it, even when it is killed without cleaning up.
+        def watch_parent() -> None:
+            while not stop.wait(1.0):
+                if os.getppid() != parent_pid:
+                    stop.set()
+
+        threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     try:
         run_worker(engine, stop)
     except KeyboardInterrupt:
@@ -124,9 +135,13 @@ def serve(
     if not env["HUIQI_DB"]:
         env.pop("HUIQI_DB")
     procs = [
-        subprocess.Popen([sys.executable, "-m", "huiqi.cli.main", "worker"], env=env)
+        subprocess.Popen([sys.executable, "-m", "huiqi.cli.main", "worker", "--parent-pid", str(os.getpid())],
+                         env=env)
         for _ in range(job_workers)
     ]
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit here lets the
+    # `finally` below stop the job workers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _echo(f"惠企已启动:http://{host}:{port}/ (数据库 {url};按 Ctrl-C 停止)")
     try:
         uvicorn.run("huiqi.web.asgi:app_factory", factory=True, host=host, port=port, workers=workers,

@@ -237,7 +237,6 @@ def units(
         render_units(console, rows, limit=limit)
 
 
-@app.command()
 def targets(
     db: DbOption = DEFAULT_DB,
     doc: Annotated[str | None, typer.Option("--doc", help="只看某个文件")] = None,
@@ -313,6 +312,9 @@ def _register_subcommands() -> None:
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve)
     app.command("worker")(worker)
+    from huiqi.cli.governance_cmd import register as register_governance
+
+    register_governance(app, targets)  # tasks, projects, report, targets (+ actuals import)
 
 
 _register_subcommands()

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from huiqi.document import Document, Measure
-from huiqi.errors import HuiqiError
+from huiqi.errors import StateError
 from huiqi.governance.deadlines import Deadline, parse_deadline
 
 
@@ -125,7 +125,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 _TABLE: dict[tuple[TaskStatus, TaskAction], Transition] = {(t.state, t.action): t for t in TRANSITIONS}
 
 
-class IllegalTransition(HuiqiError):
+class IllegalTransition(StateError):
     """An action not allowed in the task's state or for this actor (HTTP 409)."""
 
 

@@ -21,3 +21,15 @@ def seed_by_prefix(seed_documents: list[Document]) -> dict[str, Document]:
     from pathlib import Path
 
     return {Path(d.source.path).name[:3]: d for d in seed_documents}
+
+
+# The platform's fixtures (fresh migrated database, app client, login, live server, browser).
+from tests.web.conftest import (  # noqa: E402,F401
+    app_settings,
+    browser,
+    browser_page,
+    client,
+    db_url,
+    live_server,
+    login,
+)

@@ -144,7 +144,7 @@ def next_status(state: TaskStatus, action: TaskAction, actor: Actor) -> TaskStat
     """The status after ``action``; raises IllegalTransition naming what is allowed instead."""
     transition = _TABLE.get((state, action))
     if transition is None:
-        allowed = "、".join(t.action.label for t in TRANSITIONS if t.state == state) or "无"
+        allowed = "、".join(t.action.label for t in TRANSITIONS if t.state == state and actor in t.actors) or "无"
         raise IllegalTransition(
             f"状态为「{state.label}」的督办事项不能「{action.label}」(可办理:{allowed})", field="action"
         )

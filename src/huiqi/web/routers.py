@@ -10,4 +10,6 @@ ROUTERS: list[str] = [
     "huiqi.web.pages.calculator:router",  # 政策计算器
     "huiqi.web.pages.calculator:api",  # /api/v1/profiles (saved profiles)
     "huiqi.web.pages.jobs:router",  # 预算测算, 亩均评价
+    "huiqi.web.api.governance:router",  # 督办, 目标监测, 项目库, 月度调度通报 (JSON)
+    "huiqi.web.pages.governance:router",  # 督办看板, 目标监测, 重点项目库, 月度调度通报
 ]

@@ -49,12 +49,12 @@ run: $(STAMP) $(VENDOR_FILES)
 	$(BIN)/huiqi synth --city 十堰 --n 20000 --seed 7 --out var/shiyan-20k.parquet
 	$(BIN)/huiqi simulate var/shiyan-20k.parquet --date 2019-06-01 --out var/shiyan-simulation.xlsx
 	@# Governance (issue 11): 督办 board from the seeds, example actuals and project ledger, the 2023-03 通报.
-	$(BIN)/huiqi tasks sync $(SEEDS) --db var/governance.db
-	$(BIN)/huiqi tasks check --today 2023-03-31 --db var/governance.db > var/governance-notices.txt
-	$(BIN)/huiqi targets actuals import examples/governance/actuals.csv --replace --db var/governance.db
-	$(BIN)/huiqi projects import examples/governance/projects.xlsx --db var/governance.db
-	$(BIN)/huiqi tasks list --limit 15 --db var/governance.db
-	$(BIN)/huiqi report monthly --month 2023-03 --db var/governance.db --out var/调度通报-2023-03.xlsx --html var/调度通报-2023-03.html
+	$(BIN)/huiqi tasks sync --db $(DB)
+	$(BIN)/huiqi tasks check --today 2023-03-31 --db $(DB) > var/governance-notices.txt
+	$(BIN)/huiqi targets actuals import examples/governance/actuals.csv --replace --db $(DB)
+	$(BIN)/huiqi projects import examples/governance/projects.xlsx --db $(DB)
+	$(BIN)/huiqi tasks list --limit 15 --db $(DB)
+	$(BIN)/huiqi report monthly --month 2023-03 --db $(DB) --out var/调度通报-2023-03.xlsx --html var/调度通报-2023-03.html
 
 test: $(STAMP) $(VENDOR_FILES)
 	$(BIN)/python -m pytest

@@ -32,4 +32,5 @@ from tests.web.conftest import (  # noqa: E402,F401
     db_url,
     live_server,
     login,
+    seeded_db_url,
 )

@@ -135,3 +135,16 @@ def test_api_scope_and_transitions(client: Any, login: Any, seed_by_prefix: dict
     assert client.get("/api/v1/governance/tasks").status_code == 401
     with engine.connect() as conn:
         assert verify(conn).ok
+
+
+def test_tasks_sync_from_the_policy_base(seeded_db_url: str, seed_documents: list[Document]) -> None:
+    from huiqi.governance.task_store import stored_documents
+
+    engine = engine_for(seeded_db_url)
+    with engine.connect() as conn:
+        stored = stored_documents(conn)
+    assert sorted(d.id for d in stored) == sorted(d.id for d in seed_documents)
+    _sync(engine, stored)
+    with engine.connect() as conn:
+        assert len(list_tasks(conn, Operator())) == sum(
+            len({*m.units.lead, *m.units.support, *m.units.all}) for d in seed_documents for m in d.measures)

@@ -10,4 +10,5 @@ ROUTERS: list[str] = [
     "huiqi.web.pages.calculator:router",  # 政策计算器
     "huiqi.web.pages.calculator:api",  # /api/v1/profiles (saved profiles)
     "huiqi.web.pages.jobs:router",  # 预算测算, 亩均评价
+    "huiqi.web.api.workflow:router",  # 申报批次, 申报, 审核, 台账, 拨付, 免申即享, 站内消息 (issue 10)
 ]

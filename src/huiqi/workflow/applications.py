@@ -109,7 +109,9 @@ def _get(conn: sa.Connection, who: Any, app_id: int, *, lock: bool = False) -> t
 def _estimate(rulebase: RuleBase, profile: Any, spec: RoundSpec, rule: str | None,
               project: str | None) -> tuple[str, str, dict[str, Any], int | None, bool]:
     """(rule, subject, estimate, bound, upper_bound) from the calculator for the round's rules."""
-    report = calculate(rulebase, profile, spec.calc_date, list(spec.rules))
+    # Rank and quota rules need the cohort: the 预审 estimate takes the applicant alone (first
+    # place, inside the quota); round close decides them over every applicant.
+    report = calculate(rulebase, profile, spec.calc_date, list(spec.rules), cohort=[profile])
     if rule is None:
         if len(spec.rules) == 1:
             rule = spec.rules[0]
@@ -139,10 +141,10 @@ def _estimate(rulebase: RuleBase, profile: Any, spec: RoundSpec, rule: str | Non
     plan_rule = next(pr for pr in plan_for(rulebase).rules if pr.rule.id == rule)
     bound: int | None = None
     upper = bool(result.upper_bound)
+    cohort_rule = plan_rule.rank_by is not None or plan_rule.quota_by is not None
     if result.status == "granted" and result.amount is not None:
         bound = result.amount
-    elif plan_rule.rank_by is not None and plan_rule.rank_awards:
-        bound, upper = int(max(plan_rule.rank_awards)), True  # 排名奖励:最高一档,批次关闭时按名次决定
+        upper = upper or plan_rule.rank_by is not None  # 排名奖励:最高一档,批次关闭时按名次决定
     estimate = {
         "status": result.status,
         "reason": result.reason,
@@ -159,6 +161,7 @@ def _estimate(rulebase: RuleBase, profile: Any, spec: RoundSpec, rule: str | Non
         "rule_title": result.title,
         "department": list(result.department),
         "policy_date": spec.calc_date.isoformat(),
+        "cohort_note": ("排名、名额类规则:预审按单独一家计算,批次关闭时在全部申报企业中决定" if cohort_rule else None),
     }
     return rule, subject, estimate, bound, upper
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from huiqi.errors import HuiqiError
+from huiqi.errors import HuiqiError, StateError
 from huiqi.store.audit import GENESIS, entry_hash
 from huiqi.store.db import utc_now
 from huiqi.workflow.tables import wf_ledger, wf_pools
@@ -29,7 +29,7 @@ __all__ = ["LedgerReport", "PoolShortfall", "append", "lock_pool", "verify_ledge
 _BALANCE_EFFECT = {"allocated": -1, "released": 1}
 
 
-class PoolShortfall(HuiqiError):
+class PoolShortfall(StateError):
     """The pool cannot cover an allocation (HTTP 409)."""
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from huiqi.errors import HuiqiError
+from huiqi.errors import StateError
 
 __all__ = [
     "ACTIONS",
@@ -137,7 +137,7 @@ CALLER_ACTIONS: tuple[str, ...] = tuple(a for a in ACTIONS if any(
     t.action == a and t.role != "system" for t in TRANSITIONS))
 
 
-class IllegalTransition(HuiqiError):
+class IllegalTransition(StateError):
     """The action is not allowed from the current state (HTTP 409)."""
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +27,14 @@ from huiqi.workflow.applications import (
     round_spec,
     today,
 )
-from huiqi.workflow.decide import Candidate, Claim, RoundDecision, allocate_pool, apply_round_quota, evaluate_claims
+from huiqi.workflow.decide import (
+    Candidate,
+    Claim,
+    RoundDecision,
+    allocate_pool,
+    apply_round_quota,
+    evaluate_claims,
+)
 from huiqi.workflow.machine import next_state
 from huiqi.workflow.model import RoundSpec
 from huiqi.workflow.proactive import Eligible

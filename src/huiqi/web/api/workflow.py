@@ -31,7 +31,7 @@ from huiqi.web import deps
 from huiqi.web.auth import Principal, require
 from huiqi.workflow import applications as apps_core
 from huiqi.workflow import exports, rounds
-from huiqi.workflow.attachments import add_attachment, attachment_file
+from huiqi.workflow.attachments import MAX_BYTES, add_attachment, attachment_file
 from huiqi.workflow.machine import ACTION_LABELS, ROLE_LABELS, STATE_LABELS, TRANSITIONS
 from huiqi.workflow.model import ActionRequest, ApplicationCreate, RoundSpec
 from huiqi.workflow.proactive import eligible_list
@@ -252,8 +252,7 @@ def application_action(app_id: int, body: ActionRequest, request: Request, who: 
 @router.post("/applications/{app_id}/attachments", status_code=201, summary="上传申报材料(类型、大小限制,校验和)")
 def upload_attachment(app_id: int, request: Request, who: Enterprise, file: Annotated[UploadFile, File()],
                       document: Annotated[str, Form(description="材料名称(批次要求的材料之一)")]) -> dict[str, Any]:
-    data = file.file.read(deps.settings(request).max_upload_bytes + 1) if hasattr(
-        deps.settings(request), "max_upload_bytes") else file.file.read()
+    data = file.file.read(MAX_BYTES + 1)  # enough to tell "too large" without reading it all
     with write_tx(deps.engine(request)) as conn:
         return add_attachment(conn, who, app_id, document, file.filename or "", data, _attachment_store(request))
 

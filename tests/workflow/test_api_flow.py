@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from huiqi.store.audit import verify
 from huiqi.workflow.ledger import verify_ledger
-from tests.workflow.helpers import DEPARTMENT, PDF, SMART_COUNTY, county_profile, round_spec, smart_amount
+from tests.workflow.helpers import DEPARTMENT, PDF, county_profile, round_spec, smart_amount
 
 ENTERPRISES = [  # name, credit code, county, equipment, smart
     ("竹山甲新材料有限公司", "91420323A", "竹山县", 9_000_000, 5_000_000),
@@ -25,7 +25,7 @@ def setup_round(client: Any, login: Any, **spec: Any) -> tuple[int, dict[str, An
         "fangxian": login(client, "fangxian", "county", region="房县"),
         "finance": login(client, "finance", "finance"),
     }
-    for name, code, *_ in ENTERPRISES:
+    for _name, code, *_ in ENTERPRISES:
         users[code] = login(client, code, "enterprise", enterprise=code)
     r = client.post("/api/v1/rounds", json=round_spec(**spec), headers=users["dept"])
     assert r.status_code == 201, r.text

@@ -28,6 +28,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
     postgres_url,
 )
 
+
 class Server:
     """``huiqi serve`` in a subprocess on a given database; can be killed and restarted."""
 
@@ -92,7 +93,7 @@ class Server:
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
 @pytest.fixture
-def pg_server_factory(pg_db_url: str,  # noqa: F811 (the imported fixture) tmp_path: Path) -> Iterator[Any]:
+def pg_server_factory(pg_db_url: str, tmp_path: Path) -> Iterator[Any]:  # noqa: F811
     servers: list[Server] = []
 
     def make(env: dict[str, str] | None = None) -> Server:

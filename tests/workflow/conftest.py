@@ -46,7 +46,7 @@ class Server:
         log = (self.tmp / f"server-{self.port}.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "huiqi.cli.main", "serve", "--db", self.db, "--port", str(self.port),
-             "--workers", str(workers)],
+             "--workers", str(workers), "--job-workers", "0"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:

@@ -58,7 +58,8 @@ def test_two_reviewers_same_moment_exactly_one_wins(pg_server_factory: Any) -> N
         barrier = threading.Barrier(2)
         results: list[httpx.Response] = []
 
-        def review(who: str, action: dict[str, Any], app_id: int = app_id, barrier: threading.Barrier = barrier) -> None:
+        def review(who: str, action: dict[str, Any], app_id: int = app_id, barrier: threading.Barrier = barrier,
+                   results: list[httpx.Response] = results) -> None:
             barrier.wait()
             results.append(_api(server, "POST", f"/api/v1/applications/{app_id}/actions", users[who], json=action))
 

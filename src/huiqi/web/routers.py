@@ -11,4 +11,5 @@ ROUTERS: list[str] = [
     "huiqi.web.pages.calculator:api",  # /api/v1/profiles (saved profiles)
     "huiqi.web.pages.jobs:router",  # 预算测算, 亩均评价
     "huiqi.web.api.workflow:router",  # 申报批次, 申报, 审核, 台账, 拨付, 免申即享, 站内消息 (issue 10)
+    "huiqi.web.pages.workflow:router",  # 申报与拨付 pages (issue 10)
 ]

@@ -18,6 +18,7 @@ from huiqi.store.db import utc_now
 from huiqi.store.schema import audit_log
 
 GENESIS = "0" * 64
+AUDIT_TAIL_LOCK = 0x41554454  # "AUDT": any constant shared by every writer of one database
 
 
 def canonical_json(value: Any) -> str:
@@ -56,6 +57,11 @@ def record(
     The last row is read under a lock (``FOR UPDATE`` on PostgreSQL; on SQLite the caller's
     ``BEGIN IMMEDIATE`` already serialises writers), so two writers never fork the chain.
     """
+    if conn.dialect.name == "postgresql":
+        # FOR UPDATE … LIMIT 1 alone is not enough: a writer that waited on the lock gets the
+        # row it first found (now the second-to-last), computes the same next id and fails
+        # on the primary key. A transaction-scoped advisory lock serialises the tail read.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_TAIL_LOCK})
     last = conn.execute(
         sa.select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1).with_for_update()
     ).first()

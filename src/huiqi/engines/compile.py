@@ -45,15 +45,11 @@ from typing import Any, Literal
 
 from huiqi.errors import RuleError
 from huiqi.rules.calculator import (
-    PLACE_SUFFIXES,
     PRule,
     all_pexprs,
-    cap_group,
     key_text,
-    norm_place,
     param_env,
     plan_for,
-    round_amount,
     selected_documents,
     selected_rules,
     strip_class,
@@ -77,6 +73,27 @@ from huiqi.rules.expr_ast import (
     tidy,
 )
 from huiqi.rules.expr_sql import SqlGenerator, sql_string
+from huiqi.rules.mechanisms.jurisdiction import (
+    jurisdiction_key,
+    jurisdiction_sql,
+    normalized_place_sql,
+    place_column,
+)
+from huiqi.rules.mechanisms.registry import MECHANISMS
+from huiqi.rules.mechanisms.shared_caps import CapPass, check_cap_order, row_local_cap_sql
+from huiqi.rules.mechanisms.shared_caps import cap_passes as cap_passes_of
+from huiqi.rules.mechanisms.sql import (
+    DEC,
+    STATUSES,
+    Dialect,
+    SqlDialect,
+    WindowFlow,
+    WindowPlan,
+    or_masks,
+    status_code,
+)
+from huiqi.rules.mechanisms.stacking import StackPass
+from huiqi.rules.mechanisms.stacking import stack_passes as stack_passes_of
 from huiqi.rules.model import Jurisdiction
 
 __all__ = [
@@ -90,15 +107,11 @@ __all__ = [
     "field_kind",
 ]
 
-Dialect = Literal["duckdb", "spark"]
 Layout = Literal["wide", "per_rule"]
-DEC = "DECIMAL(38,6)"
 ENTERPRISE = "enterprise"
 NO_NAME = "未命名企业"  # the calculator's name for a profile without one (rank tie-break)
 REGION_COLUMNS = ("province", "city", "county", "district")
 STANDARD_COLUMNS = ("id", "name", "project_id", *REGION_COLUMNS)
-# Status codes of the stored results (one byte per row instead of a string).
-STATUSES = ("granted", "stacked_out", "not_eligible", "undecided", "not_in_force", "out_of_jurisdiction", "lead")
 CORE_COLUMNS = ("id", "project_id", "ri", "sc", "amount", "upper_bound", "mm", *REGION_COLUMNS)
 STAGE_PLACEHOLDER = "__huiqi_stage__"
 MAX_FIELDS = 62  # fields one rule may read (bits of the missing mask)
@@ -124,68 +137,6 @@ def field_kind(registry: Any, path: str) -> str:
         return "flag"
     kind = str(spec.type)
     return "text" if kind == "list" else kind
-
-
-# -- dialect helpers ------------------------------------------------------------------------
-
-
-class _Dialect:
-    def __init__(self, dialect: Dialect) -> None:
-        if dialect not in ("duckdb", "spark"):
-            raise RuleError(f"不支持的 SQL 方言 {dialect!r}(可用:duckdb、spark)")
-        self.name = dialect
-        self.spark = dialect == "spark"
-
-    def ident(self, name: str) -> str:
-        if self.spark:
-            return "`" + name.replace("`", "``") + "`"
-        return '"' + name.replace('"', '""') + '"'
-
-    def string(self, value: str) -> str:
-        return sql_string(value, self.name)  # type: ignore[arg-type]
-
-    def type(self, sql_type: str) -> str:
-        if self.spark:
-            return {"VARCHAR": "STRING", "VARCHAR[]": "ARRAY<STRING>"}.get(sql_type, sql_type)
-        return sql_type
-
-    def decimal(self, value: Decimal) -> str:
-        return f"CAST({format(value, 'f')} AS {DEC})"
-
-    def literal(self, value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        if isinstance(value, int | Decimal):
-            return self.decimal(Decimal(value))
-        return self.string(str(value))
-
-    @staticmethod
-    def is_false(x: str) -> str:
-        # Spark has no ``IS FALSE`` in every version; COALESCE works in both engines.
-        return f"COALESCE(NOT ({x}), FALSE)"
-
-    @staticmethod
-    def is_true(x: str) -> str:
-        return f"COALESCE({x}, FALSE)"
-
-    def to_bigint(self, x: str) -> str:
-        """Truncate toward zero like Python's int() (DuckDB's cast would round)."""
-        return f"CAST({x} AS BIGINT)" if self.spark else f"CAST(trunc({x}) AS BIGINT)"
-
-    def array(self, items: Sequence[str]) -> str:
-        body = ", ".join(items)
-        return f"array({body})" if self.spark else f"[{body}]"
-
-    def struct(self, fields: Sequence[tuple[str, str]]) -> str:
-        if self.spark:
-            return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields) + ")"
-        return "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields) + ")"
-
-    @property
-    def explode(self) -> str:
-        return "explode" if self.spark else "unnest"
 
 
 # -- rule metadata -------------------------------------------------------------------------
@@ -294,7 +245,7 @@ class CompiledSql:
 class _Columns:
     """How expression names map to SQL: population columns, parameter constants, the date."""
 
-    def __init__(self, d: _Dialect, registry: Any, present: Collection[str] | None,
+    def __init__(self, d: SqlDialect, registry: Any, present: Collection[str] | None,
                  params: Mapping[str, Any], on: date) -> None:
         self.d = d
         self.registry = registry
@@ -345,7 +296,7 @@ class _Columns:
 class _Translator:
     """Value SQL (via to_sql) and the SQL list of missing fields, per expression."""
 
-    def __init__(self, d: _Dialect, cols: _Columns) -> None:
+    def __init__(self, d: SqlDialect, cols: _Columns) -> None:
         self.d = d
         self.cols = cols
 
@@ -365,7 +316,7 @@ class _Translator:
         argument and ``tier`` reads only the row x falls in. Callers use it only where the
         expression's value is NULL, as the calculator lists missing fields only then.
         """
-        return _or(self._parts(expr.ast, expr.text, bits))
+        return or_masks(self._parts(expr.ast, expr.text, bits))
 
     def _parts(self, n: Node, text: str, bits: Mapping[str, int]) -> list[str]:
         d = self.d
@@ -395,8 +346,8 @@ class _Translator:
             x = self.node(n.x, text)
             arms = [f"WHEN {x} IS NULL THEN 0"]
             for bound, parts in reversed(branches):
-                arms.append(f"WHEN {x} >= {d.decimal(bound)} THEN {_or(parts)}")
-            return [*head, f"CASE {' '.join(arms)} ELSE {_or(below)} END"]
+                arms.append(f"WHEN {x} >= {d.decimal(bound)} THEN {or_masks(parts)}")
+            return [*head, f"CASE {' '.join(arms)} ELSE {or_masks(below)} END"]
         if isinstance(n, Call):
             if n.func == "if":
                 cond, then, other = n.args
@@ -405,8 +356,8 @@ class _Translator:
                 if not a and not b:
                     return head
                 c = self.node(cond, text)
-                return [*head, f"CASE WHEN {d.is_true(c)} THEN {_or(a)} WHEN {d.is_false(c)} "
-                               f"THEN {_or(b)} ELSE {_or(a + b)} END"]
+                return [*head, f"CASE WHEN {d.is_true(c)} THEN {or_masks(a)} WHEN {d.is_false(c)} "
+                               f"THEN {or_masks(b)} ELSE {or_masks(a + b)} END"]
             if n.func == "coalesce":
                 return self._coalesce(list(n.args), text, bits)
             return [p for a in n.args for p in self._parts(a, text, bits)]
@@ -420,85 +371,7 @@ class _Translator:
         if not rest:
             return head
         first = self.node(args[0], text)
-        return [*head, f"CASE WHEN {first} IS NULL THEN {_or(rest)} ELSE 0 END"]
-
-
-def _or(parts: Sequence[str]) -> str:
-    """Bitwise OR of BIGINT masks (a field read twice sets its bit once)."""
-    if not parts:
-        return "CAST(0 AS BIGINT)"
-    return "CAST(" + " | ".join(f"({p})" for p in parts) + " AS BIGINT)"
-
-
-# -- jurisdiction ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Gate:
-    out: str  # BOOLEAN SQL: out_of_jurisdiction
-    undecided: str  # BOOLEAN SQL: region fields missing (and not out)
-    mask: str  # BIGINT: missing region fields, bits 0.. in the order of ``fields``
-    fields: tuple[str, ...]
-
-
-def place_column(column: str) -> str:
-    """The column holding ``column``'s place names normalized like calculator.norm_place."""
-    return f"__place_{column}"
-
-
-def normalized_place_sql(d: _Dialect, column: str) -> str:
-    """SQL twin of calculator.norm_place: strip the first suffix (in order) that leaves ≥ 2 characters.
-
-    ``_same_place(a, b)`` is ``a == b or norm(a) == norm(b)``, i.e. ``norm(a) == norm(b)``, so
-    jurisdiction tests compare the normalized column with ``norm(want)`` — one string
-    comparison per test, computed once per row (lists of spellings became hash joins).
-    """
-    col = d.ident(column)
-    arms = [f"WHEN right({col}, {len(sfx)}) = {d.string(sfx)} AND length({col}) > {len(sfx) + 1} "
-            f"THEN left({col}, length({col}) - {len(sfx)})" for sfx in PLACE_SUFFIXES]
-    return f"CASE {' '.join(arms)} ELSE {col} END"
-
-
-def _jurisdiction_sql(d: _Dialect, jurisdictions: Iterable[Jurisdiction]) -> _Gate:
-    """SQL twin of calculator._jurisdiction (same levels, exclusions, district lists, order).
-
-    Reads the normalized place columns (``place_column``) the base projection adds.
-    """
-    outs: list[str] = []
-    missing: list[tuple[str, str]] = []  # (condition, field)
-
-    def same(column: str, want: str) -> str:
-        return f"{place_column(column)} = {d.string(norm_place(want))}"
-
-    for j in jurisdictions:
-        for level in ("province", "city", "county"):
-            want = getattr(j, level)
-            if not want:
-                continue
-            col = d.ident(level)
-            missing.append((f"{col} IS NULL", f"region.{level}"))
-            outs.append(f"({col} IS NOT NULL AND NOT {same(level, want)})")
-        places = ("county", "district")
-        areas = list(j.excluded_areas)
-        if areas:
-            outs.extend(f"COALESCE({' OR '.join(same(p, a) for a in areas)}, FALSE)" for p in places)
-        if j.districts:
-            match = " OR ".join(f"COALESCE({same(p, x)}, FALSE)" for p in places for x in j.districts)
-            district = d.ident("district")
-            missing.append((f"(NOT ({match}) AND {district} IS NULL)", "region.district"))
-            outs.append(f"(NOT ({match}) AND {district} IS NOT NULL)")
-    out = " OR ".join(outs) if outs else "FALSE"
-    if not missing:
-        return _Gate(out, "FALSE", "CAST(0 AS BIGINT)", ())
-    undecided = " OR ".join(c for c, _ in missing)
-    names = list(dict.fromkeys(f for _, f in missing))
-    mask = _or([f"CASE WHEN {c} THEN {1 << names.index(f)} ELSE 0 END" for c, f in missing])
-    return _Gate(out, f"(NOT ({out}) AND ({undecided}))", mask, tuple(names))
-
-
-def _jurisdiction_key(jurisdictions: Iterable[Jurisdiction]) -> tuple[Any, ...]:
-    return tuple((j.province, j.city, j.county, tuple(j.districts or ()), tuple(j.excluded_areas))
-                 for j in jurisdictions)
+        return [*head, f"CASE WHEN {first} IS NULL THEN {or_masks(rest)} ELSE 0 END"]
 
 
 # -- the compiler ----------------------------------------------------------------------------
@@ -507,27 +380,6 @@ def _jurisdiction_key(jurisdictions: Iterable[Jurisdiction]) -> tuple[Any, ...]:
 def _first(units: Sequence[str]) -> str | None:
     """The responsible department shown in results: the first one listed."""
     return units[0] if units else None
-
-
-def S(status: str) -> str:
-    """The status code literal (``S('granted')`` → ``0``)."""
-    return str(STATUSES.index(status))
-
-
-@dataclass
-class _CapPass:
-    group: str
-    scope: str
-    value: Decimal
-    members: list[int]
-
-
-@dataclass
-class _StackPass:
-    mode: str
-    group: str
-    members: list[int]
-    level_column: str | None
 
 
 @dataclass
@@ -559,7 +411,7 @@ class _Compiler:
         self.rulebase = rulebase
         self.plan = plan_for(rulebase)
         self.on = on
-        self.d = _Dialect(dialect)
+        self.d = SqlDialect(dialect)
         self.registry = self.plan.registry
         values, _ = param_env(self.plan, on, params)
         self.params = values
@@ -592,75 +444,30 @@ class _Compiler:
 
     # classification -----------------------------------------------------------------------
 
-    def classify(self) -> tuple[list[_StackPass], list[_CapPass], dict[int, list[_CapPass]], set[int]]:
+    def classify(self) -> tuple[list[StackPass], list[CapPass], dict[int, list[CapPass]], set[int]]:
         """Which rules need other rows (windows) and which groups need a pass, in calculator order."""
         rules = self.selected
-        by_index = {pr.index: pr for pr in rules}
-        stack_groups: dict[tuple[str, str], list[int]] = {}
-        for pr in rules:
-            for ps in pr.stacks:
-                stack_groups.setdefault((ps.stacking.mode, ps.stacking.group), []).append(pr.index)
         complex_rules: set[int] = {pr.index for pr in rules if pr.rank_by is not None or pr.quota_by is not None}
-        stack_passes: list[_StackPass] = []
-        for (mode, group), members in stack_groups.items():
-            projects = [i for i in members if by_index[i].per_project]
-            firms = [i for i in members if not by_index[i].per_project]
-            if mode in ("max_in_group", "exclusive"):
-                # The scope is the subject: enterprise rules meet on the enterprise, project
-                # rules on the same project; a lone member per scope never competes.
-                needed = len(projects) > 1 or len(firms) > 1
-            else:
-                needed = len(members) > 1 or bool(projects)
-            if needed:
-                level = f"__lv{len(stack_passes)}" if mode == "once_per_level" else None
-                stack_passes.append(_StackPass(mode, group, members, level))
-                complex_rules.update(members)
-        cap_groups: dict[str, list[tuple[int, Decimal | None, str]]] = {}
-        for pr in rules:
-            for pc in pr.caps:
-                if pc.cap.scope in ("enterprise_year", "enterprise"):
-                    value = self.const_value(pc.pexpr.expr, "共享上限", pr)
-                    cap_groups.setdefault(cap_group(pc.cap, pr.rule), []).append((pr.index, value, pc.cap.scope))
-        cap_passes: list[_CapPass] = []
-        local_caps: dict[int, list[_CapPass]] = {}
-        for group, entries in cap_groups.items():
-            usable = [(i, v, s) for i, v, s in entries if v is not None]  # an unknown cap is skipped
-            if not usable:
-                continue
-            values = {v for _, v, _ in usable}
-            if len(values) > 1:
-                raise RuleError(f"共享上限组 {group} 中各规则的上限金额不同({'、'.join(str(v) for v in values)}),"
-                                "人口引擎暂不支持", hint="请让同组规则使用相同的上限金额")
-            members = list(dict.fromkeys(i for i, _, _ in usable))
-            value = usable[0][1]
-            assert value is not None
-            cp = _CapPass(group, usable[0][2], value, members)
-            if len(members) == 1 and not by_index[members[0]].per_project:
-                local_caps.setdefault(members[0], []).append(cp)  # one row per enterprise: row-local
-            else:
-                cap_passes.append(cp)
+        stack_passes = stack_passes_of(rules)
+        for sp in stack_passes:
+            complex_rules.update(sp.members)
+        cap_passes, local_caps = cap_passes_of(rules, self.const_value)
         for cp in cap_passes:
             complex_rules.update(cp.members)
         # A windowed rule applies all its shared caps in the windowed flow, in rule order.
         for i in list(local_caps):
             if i in complex_rules:
                 cap_passes.extend(local_caps.pop(i))
-        self._check_cap_order(cap_passes, by_index)
+        check_cap_order(cap_passes, rules)
         return stack_passes, cap_passes, local_caps, complex_rules
 
-    @staticmethod
-    def _check_cap_order(passes: list[_CapPass], by_index: Mapping[int, PRule]) -> None:
-        # Passes run group by group; the calculator runs rule by rule, each rule's caps in
-        # its own order. Both agree when the groups can be put in one order that every
-        # rule follows: groups sorted by the first rule declaring them, then checked.
-        passes.sort(key=lambda cp: min(cp.members))
-        order = {cp.group: k for k, cp in enumerate(passes)}
-        for pr in by_index.values():
-            seq = [order[g] for g in (cap_group(pc.cap, pr.rule) for pc in pr.caps)
-                   if g in order and pr.index in passes[order[g]].members]
-            if seq != sorted(seq):
-                raise RuleError(f"规则 {pr.rule.id} 的共享上限组顺序与其他规则不一致,人口引擎暂不支持",
-                                hint="请在各规则的 caps 中按相同顺序列出共享上限组")
+    # what the mechanisms' SQL halves ask of the compiler (SqlCompiler) -------------------
+
+    def field_bits(self, index: int) -> tuple[str, ...]:
+        return self.infos[index].fields
+
+    def always_missing(self, name: str) -> bool:
+        return self.cols.always_missing(name)
 
     # one rule ------------------------------------------------------------------------------
 
@@ -673,18 +480,18 @@ class _Compiler:
                         project_fields=tuple(self.placeholder_missing(pr)))
 
     def gate(self, jurisdictions: Iterable[Jurisdiction]) -> int:
-        return self.gates.setdefault(_jurisdiction_key(jurisdictions), len(self.gates))
+        return self.gates.setdefault(jurisdiction_key(jurisdictions), len(self.gates))
 
-    def rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
-                 local_caps: Sequence[_CapPass]) -> _RuleSql:
+    def rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[StackPass],
+                 local_caps: Sequence[CapPass]) -> _RuleSql:
         self.cols.current_rule = pr.rule.id
         try:
             return self._rule_sql(pr, info, stack_passes, local_caps)
         finally:
             self.cols.current_rule = None
 
-    def _rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[_StackPass],
-                  local_caps: Sequence[_CapPass]) -> _RuleSql:
+    def _rule_sql(self, pr: PRule, info: RuleInfo, stack_passes: Sequence[StackPass],
+                  local_caps: Sequence[CapPass]) -> _RuleSql:
         """Validity, jurisdiction, conditions, amount, award caps, rounding — as ``evaluate_core``/``_evaluate``.
 
         Level 1 evaluates every expression once; level 2 applies award caps; level 3
@@ -697,7 +504,7 @@ class _Compiler:
         applies = "__prow" if pr.per_project else "__ent"
         pid = d.ident("project_id") if pr.per_project else self.null_text
         levels = [sp for sp in stack_passes if sp.level_column and pr.index in sp.members]
-        out = _RuleSql(pr, info, [[], [], [], []], applies, pid, S("not_in_force"), f"CAST(NULL AS {DEC})",
+        out = _RuleSql(pr, info, [[], [], [], []], applies, pid, status_code("not_in_force"), f"CAST(NULL AS {DEC})",
                        "CAST(NULL AS BIGINT)", info.upper_bound, info.complex)
         in_force = (pr.valid_from is None or pr.valid_from <= self.on) and (pr.valid_to is None or self.on <= pr.valid_to)
         if not in_force:
@@ -750,19 +557,19 @@ class _Compiler:
         any_false = " OR ".join(d.is_false(f"{P}c{i}") for i in range(n)) or "FALSE"
         any_unknown = " OR ".join(f"{P}c{i} IS NULL" for i in range(n)) or "FALSE"
         all_true = " AND ".join(d.is_true(f"{P}c{i}") for i in range(n)) or "TRUE"
-        arms = [f"WHEN {jout} THEN {S('out_of_jurisdiction')}", f"WHEN {placeholder} THEN {S('undecided')}",
-                f"WHEN {any_false} THEN {S('not_eligible')}"]
+        arms = [f"WHEN {jout} THEN {status_code('out_of_jurisdiction')}", f"WHEN {placeholder} THEN {status_code('undecided')}",
+                f"WHEN {any_false} THEN {status_code('not_eligible')}"]
         if monetary:
             # evaluate_core's order: outside every band/table entry → not eligible; amount
             # unknown → undecided; amount ≤ 0 → not eligible — even when conditions are unknown.
-            arms += [f"WHEN {P}out THEN {S('not_eligible')}",
-                     f"WHEN {P}r IS NULL THEN {S('undecided' if rule.computable else 'lead')}",
-                     f"WHEN {P}r <= 0 THEN {S('not_eligible')}"]
+            arms += [f"WHEN {P}out THEN {status_code('not_eligible')}",
+                     f"WHEN {P}r IS NULL THEN {status_code('undecided' if rule.computable else 'lead')}",
+                     f"WHEN {P}r <= 0 THEN {status_code('not_eligible')}"]
         if rule.computable:
-            arms += [f"WHEN {jund} THEN {S('undecided')}", f"WHEN {any_unknown} THEN {S('undecided')}",
-                     f"ELSE {S('granted')}"]
+            arms += [f"WHEN {jund} THEN {status_code('undecided')}", f"WHEN {any_unknown} THEN {status_code('undecided')}",
+                     f"ELSE {status_code('granted')}"]
         else:
-            arms.append(f"ELSE {S('lead')}")  # 一事一议: a lead unless clearly not eligible
+            arms.append(f"ELSE {status_code('lead')}")  # 一事一议: a lead unless clearly not eligible
         l3.append(f"CASE {' '.join(arms)} END AS {P}st0")
         if monetary:
             assert rule.amount is not None
@@ -780,20 +587,15 @@ class _Compiler:
         if monetary:
             miss_parts.append(f"CASE WHEN {P}r IS NULL THEN {amount_miss} ELSE 0 END")
         # Only undecided rows carry a mask; -1 = "no project" (the list of project fields).
-        l3.append(f"CASE WHEN {P}st0 <> {S('undecided')} THEN NULL WHEN {placeholder} THEN CAST(-1 AS BIGINT) "
-                  f"ELSE {_or(miss_parts)} END AS {P}mm")
+        l3.append(f"CASE WHEN {P}st0 <> {status_code('undecided')} THEN NULL WHEN {placeholder} THEN CAST(-1 AS BIGINT) "
+                  f"ELSE {or_masks(miss_parts)} END AS {P}mm")
         # Shared caps whose only member is this enterprise rule: no other row can use them.
-        st, amt = f"{P}st0", f"{P}amt0"
-        for cp in local_caps:
-            if cp.value <= 0:
-                st = f"CASE WHEN {st} = {S('granted')} AND {P}amt0 IS NOT NULL THEN {S('stacked_out')} ELSE {st} END"
-            else:
-                amt = f"CASE WHEN {amt} IS NULL THEN NULL ELSE LEAST({amt}, {d.decimal(cp.value)}) END"
+        st, amt = row_local_cap_sql(d, f"{P}st0", f"{P}amt0", f"{P}amt0", local_caps)
         l4 += [f"{st} AS {P}st", f"{amt} AS {P}amt"]
         out.st, out.amt, out.mm = f"{P}st", f"{P}amt", f"{P}mm"
         if info.complex:
             # Later steps only change granted rows; entrants of a rank/quota also take places.
-            out.active = f"({P}st = {S('granted')}" + (f" OR {P}pe)" if population_rule else ")")
+            out.active = f"({P}st = {status_code('granted')}" + (f" OR {P}pe)" if population_rule else ")")
         return out
 
     def placeholder_missing(self, pr: PRule) -> list[str]:
@@ -812,7 +614,7 @@ class _Compiler:
         mask's fields in this order gives the calculator's ``missing`` order whenever each
         absent field is first read by a condition that is itself unknown.
         """
-        names = list(_jurisdiction_sql(self.d, pr.jurisdictions).fields)
+        names = list(jurisdiction_sql(self.d, pr.jurisdictions).fields)
         exprs = [pc.pexpr.expr for pc in pr.conds]
         if pr.formula is not None:
             exprs.append(pr.formula.expr)
@@ -935,7 +737,7 @@ class _Compiler:
         d = self.d
         gates = []
         for key, g in sorted(self.gates.items(), key=lambda kv: kv[1]):
-            gate = _jurisdiction_sql(d, self._jurisdictions[key])
+            gate = jurisdiction_sql(d, self._jurisdictions[key])
             gates += [f"({gate.out}) AS __g{g}o", f"({gate.undecided}) AS __g{g}u", f"{gate.mask} AS __g{g}m"]
         if not gates:
             return None
@@ -947,10 +749,10 @@ class _Compiler:
                 f"(SELECT *, {', '.join(places)} FROM ({distinct}) AS r1) AS r2")
 
     def gates_of(self, r: _RuleSql) -> int:
-        return self.gates.get(_jurisdiction_key(r.pr.jurisdictions), -1)
+        return self.gates.get(jurisdiction_key(r.pr.jurisdictions), -1)
 
     def stream(self, rules: Sequence[_RuleSql], leads: Sequence[tuple[RuleInfo, int]], part: str,
-               stack_passes: Sequence[_StackPass] = ()) -> str:
+               stack_passes: Sequence[StackPass] = ()) -> str:
         """One scan: the rules as columns, then one output row per (rule, subject).
 
         ``part="final"``: rows that are final after this pass (all rows of simple rules,
@@ -962,7 +764,7 @@ class _Compiler:
         if part == "active":
             # Only rows in the area of some windowed rule in force can become active; skip
             # the others before evaluating anything (a mixed population is mostly elsewhere).
-            live = [r for r in rules if r.st != S("not_in_force")]
+            live = [r for r in rules if r.st != status_code("not_in_force")]
             gates = sorted({self.gates_of(r) for r in live})
             if not live:
                 q = f"SELECT * FROM ({q}) AS q WHERE FALSE"
@@ -999,12 +801,12 @@ class _Compiler:
         for info, g in leads:
             if staged:
                 structs.append(d.struct([
-                    ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("sc", f"CAST({S('lead')} AS TINYINT)"),
+                    ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("sc", f"CAST({status_code('lead')} AS TINYINT)"),
                     ("amt", "CAST(NULL AS BIGINT)"), ("mm", "CAST(NULL AS BIGINT)"), *self.stage_fields(None, stack_passes)]))
             else:
                 structs.append(d.struct([
                     ("k", f"(__ent AND NOT __g{g}o)"), ("ri", str(info.index)), ("pid", f"CAST(NULL AS {d.type('VARCHAR')})"),
-                    ("sc", f"CAST({S('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
+                    ("sc", f"CAST({status_code('lead')} AS INT)"), ("amt", f"CAST(NULL AS {DEC})"), ("mm", "CAST(NULL AS BIGINT)"),
                     ("u", "FALSE")]))
         region = [d.ident(c) for c in REGION_COLUMNS]
         carried = [d.ident("id"), "__nm", *region, *([d.ident("project_id")] if staged else [])]
@@ -1025,7 +827,7 @@ class _Compiler:
             upper = [str(r.info.index) for r in rules if r.upper]
             upper_sql = f"s.ri IN ({', '.join(upper)})" if upper else "FALSE"
             return (f"SELECT {self.core_columns(pid, 's.ri', 's.sc', 's.amt', 's.mm', upper_sql)}, "
-                    f"{', '.join(extra)} FROM ({q}) AS q6 WHERE s.k AND s.sc <> {S('out_of_jurisdiction')}")
+                    f"{', '.join(extra)} FROM ({q}) AS q6 WHERE s.k AND s.sc <> {status_code('out_of_jurisdiction')}")
         return (f"SELECT {self.core_columns('s.pid', 's.ri', 's.sc', 's.amt', 's.mm', 's.u')} "
                 f"FROM ({q}) AS q6 WHERE s.k")
 
@@ -1038,12 +840,12 @@ class _Compiler:
         values = ", ".join(f"({r.info.index}, {r.gate}, {'TRUE' if r.pr.per_project else 'FALSE'})" for r in live)
         out = "CASE v.g " + " ".join(f"WHEN {g} THEN __g{g}o" for g in sorted({r.gate for r in live if r.gate is not None})) + " END"
         pid = f"CASE WHEN v.pp THEN {d.ident('project_id')} END"
-        cols = self.core_columns(pid, "v.ri", S("out_of_jurisdiction"), f"CAST(NULL AS {DEC})", "NULL", "FALSE")
+        cols = self.core_columns(pid, "v.ri", status_code("out_of_jurisdiction"), f"CAST(NULL AS {DEC})", "NULL", "FALSE")
         return (f"SELECT {cols} FROM ({self.base(live, (), fields=False)}) AS b "
                 f"CROSS JOIN (VALUES {values}) AS v(ri, g, pp) "
                 f"WHERE {out} AND CASE WHEN v.pp THEN __prow ELSE __ent END")
 
-    def stage_fields(self, r: _RuleSql | None, stack_passes: Sequence[_StackPass]) -> list[tuple[str, str]]:
+    def stage_fields(self, r: _RuleSql | None, stack_passes: Sequence[StackPass]) -> list[tuple[str, str]]:
         """What an active row of a windowed rule carries into the window passes.
 
         One nested field ``w``, a typed NULL for every other rule: four typed NULL fields
@@ -1064,15 +866,15 @@ class _Compiler:
         return ", ".join([
             d.ident("id"), f"{pid} AS {d.ident('project_id')}", f"CAST({ri} AS SMALLINT) AS ri",
             f"CAST({sc} AS TINYINT) AS sc",
-            f"CASE WHEN {sc} = {S('granted')} THEN {d.to_bigint(amt)} END AS {d.ident('amount')}",
-            f"({sc} = {S('granted')} AND {amt} IS NOT NULL AND {upper}) AS {d.ident('upper_bound')}",
-            f"CASE WHEN {sc} = {S('undecided')} THEN COALESCE({mm}, CAST(0 AS BIGINT)) END AS mm",
+            f"CASE WHEN {sc} = {status_code('granted')} THEN {d.to_bigint(amt)} END AS {d.ident('amount')}",
+            f"({sc} = {status_code('granted')} AND {amt} IS NOT NULL AND {upper}) AS {d.ident('upper_bound')}",
+            f"CASE WHEN {sc} = {status_code('undecided')} THEN COALESCE({mm}, CAST(0 AS BIGINT)) END AS mm",
             *(d.ident(c) for c in REGION_COLUMNS),
         ])
 
     # the windowed flow ---------------------------------------------------------------------
 
-    def windowed(self, rules: list[_RuleSql], stack_passes: list[_StackPass], cap_passes: list[_CapPass],
+    def windowed(self, rules: list[_RuleSql], stack_passes: list[StackPass], cap_passes: list[CapPass],
                  stage: str | None = None) -> str:
         """Active rows of the windowed rules → rank/quota → stacking passes → shared-cap passes.
 
@@ -1090,130 +892,17 @@ class _Compiler:
                       f"{', '.join(d.ident(c) for c in REGION_COLUMNS)}, CAST(ri AS INT) AS __ri, "
                       f"CAST(sc AS INT) AS __st, CAST({d.ident('amount')} AS {DEC}) AS __amt, mm AS __mm, "
                       f"__pe, __pk, __pg{''.join(', ' + c for c in levels)} FROM {stage} WHERE __act")
-        ctes = [f"u0 AS ({source})"]
-        prev = "u0"
-        pop_rules = [r.pr for r in rules if r.pr.rank_by is not None or r.pr.quota_by is not None]
-        if pop_rules:
-            ctes.append(self.population_cte(prev, "u1", pop_rules, cols))
-            prev = "u1"
-        # A stacking winner is chosen on its amount after the shared ceilings that apply to it.
-        ceilings: dict[int, Decimal] = {}
-        for cp in cap_passes:
-            for i in cp.members:
-                ceilings[i] = min(ceilings.get(i, cp.value), cp.value)
-        for k, sp in enumerate(stack_passes):
-            ctes.append(self.stack_cte(prev, f"s{k}", sp, cols, ceilings))
-            prev = f"s{k}"
-        for k, cp in enumerate(cap_passes):
-            ctes.append(self.cap_cte(prev, f"c{k}", cp, cols))
-            prev = f"c{k}"
+        flow = WindowFlow(source, cols)
+        plan = WindowPlan([r.pr for r in rules if r.pr.rank_by is not None or r.pr.quota_by is not None],
+                          list(stack_passes), list(cap_passes))
+        # The registry's order: rank/quota, then stacking (on amounts after shared ceilings), then shared caps.
+        for mechanism in MECHANISMS:
+            if mechanism.window_sql is not None:
+                mechanism.window_sql(self, flow, plan)
         upper = [r.info.index for r in rules if r.upper]
         upper_sql = f"__ri IN ({', '.join(map(str, upper))})" if upper else "FALSE"
-        return (f"WITH {', '.join(ctes)}\nSELECT {self.core_columns('__pid', '__ri', '__st', '__amt', '__mm', upper_sql)} "
-                f"FROM {prev}")
-
-    def population_cte(self, prev: str, name: str, rules: list[PRule], cols: list[str]) -> str:
-        """Rank/quota decisions over the whole population (calculator: huiqi.rules.cohort).
-
-        Entrants (in force, in jurisdiction, every condition true) with a known key and
-        group are numbered per rule and group: key descending (ascending when the rank
-        says so), ties by enterprise name, then subject. A row the calculator would grant
-        takes its decision; every other row keeps its status.
-        """
-        d = self.d
-        ranked = "(__pe AND __pk IS NOT NULL AND __pg IS NOT NULL)"
-        desc = [pr.index for pr in rules if not (pr.rule.rank is not None and not pr.rule.rank.descending)]
-        key = f"CASE WHEN __ri IN ({', '.join(map(str, desc))}) THEN __pk ELSE -__pk END" if desc else "-__pk"
-        pos = (f"CASE WHEN {ranked} THEN row_number() OVER (PARTITION BY __ri, {ranked}, __pg "
-               f"ORDER BY {key} DESC, __nm, __pid) END AS __pos")
-        st_arms, amt_arms, miss_arms = [], [], []
-        for pr in rules:
-            granted = f"__ri = {pr.index} AND __st = {S('granted')}"
-            # A key or group that is unknown: the applicant cannot be ranked (no missing list).
-            st_arms.append(f"WHEN {granted} AND NOT {ranked} THEN {S('undecided')}")
-            miss_arms.append(f"WHEN {granted} AND NOT {ranked} THEN CAST(0 AS BIGINT)")
-            if pr.rank_by is not None:
-                for k, award in enumerate(pr.rank_awards, start=1):
-                    status, amount, missing = self.rank_award(pr, award)
-                    place = f"{granted} AND __pos = {k}"
-                    st_arms.append(f"WHEN {place} THEN {S(status)}")
-                    if amount is not None:
-                        amt_arms.append(f"WHEN {place} THEN {d.decimal(amount)}")
-                    if status == "undecided":
-                        bits = self.infos[pr.index].fields
-                        mask = sum(1 << bits.index(f) for f in missing if f in bits)
-                        miss_arms.append(f"WHEN {place} THEN CAST({mask} AS BIGINT)")
-                st_arms.append(f"WHEN {granted} THEN {S('not_eligible')}")  # 未进入前N名
-            else:
-                assert pr.rule.quota is not None
-                st_arms.append(f"WHEN {granted} AND __pos > {pr.rule.quota.limit} THEN {S('not_eligible')}")  # 名额已满
-        body = f"SELECT *, {pos} FROM {prev}"
-        replaced = {
-            "__st": f"CASE {' '.join(st_arms)} ELSE __st END AS __st",
-            "__mm": f"CASE {' '.join(miss_arms)} ELSE __mm END AS __mm",
-        }
-        if amt_arms:
-            replaced["__amt"] = f"CASE {' '.join(amt_arms)} ELSE __amt END AS __amt"
-        select = [replaced.get(c, c) for c in cols]
-        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS r)"
-
-    def rank_award(self, pr: PRule, award: Decimal) -> tuple[str, Decimal | None, list[str]]:
-        """Status/amount for a ranked place: award → award caps (constants) → rounding."""
-        raw: Decimal | None = award
-        missing: list[str] = []
-        for pc in pr.caps:
-            if pc.cap.scope != "award":
-                continue
-            value = self.const_value(pc.pexpr.expr, "排名奖励的上限", pr)
-            if value is None:
-                missing = [f for f in pc.pexpr.expr.fields if self.cols.always_missing(f)]
-                raw = None
-                break
-            raw = value if raw is None else min(raw, value)
-        if raw is None:
-            return ("undecided" if pr.rule.computable else "lead"), None, missing
-        if raw <= 0:
-            return "not_eligible", None, []
-        mode = pr.rule.amount.rounding if pr.rule.amount is not None else "half_up"
-        return "granted", Decimal(round_amount(raw, mode)), []
-
-    def stack_cte(self, prev: str, name: str, sp: _StackPass, cols: list[str],
-                  ceilings: Mapping[int, Decimal]) -> str:
-        d = self.d
-        member = f"(__ri IN ({', '.join(map(str, sp.members))}) AND __st = {S('granted')})"
-        if sp.mode in ("max_in_group", "exclusive"):
-            scope = "CASE WHEN __pid IS NULL THEN 'e' ELSE concat('p:', __pid) END"
-        elif sp.mode == "once":
-            scope = "''"
-        else:
-            assert sp.level_column is not None
-            scope = f"COALESCE({sp.level_column}, '')"
-        # Highest amount after caps wins (the calculator's capped ceiling: award caps are in
-        # __amt, shared ceilings applied here); ties go to the earlier rule, then project.
-        arms = [f"WHEN {i} THEN LEAST(__amt, {d.decimal(ceilings[i])})" for i in sp.members if i in ceilings]
-        capped = f"CASE __ri {' '.join(arms)} ELSE __amt END" if arms else "__amt"
-        rn = (f"row_number() OVER (PARTITION BY {member}, {d.ident('id')}, {scope} "
-              f"ORDER BY COALESCE({capped}, 0) DESC, __ri, __pid) AS __rn")
-        body = f"SELECT *, {member} AS __m, {rn} FROM {prev}"
-        select = [f"CASE WHEN __m AND __rn > 1 THEN {S('stacked_out')} ELSE __st END AS __st" if c == "__st" else c
-                  for c in cols]
-        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS s)"
-
-    def cap_cte(self, prev: str, name: str, cp: _CapPass, cols: list[str]) -> str:
-        d = self.d
-        member = f"(__ri IN ({', '.join(map(str, cp.members))}) AND __st = {S('granted')} AND __amt IS NOT NULL)"
-        # Allocation in rule order: with one ceiling C for the group, what is left for
-        # the i-th award is C − (sum of the earlier awards), never below zero.
-        used = (f"SUM(CASE WHEN {member} THEN __amt ELSE 0 END) OVER (PARTITION BY {member}, {d.ident('id')} "
-                f"ORDER BY __ri, __pid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
-        alloc = f"LEAST(__amt, GREATEST({d.decimal(cp.value)} - COALESCE(__used, 0), 0))"
-        body = f"SELECT *, {member} AS __m, {used} AS __used FROM {prev}"
-        replaced = {
-            "__st": f"CASE WHEN __m AND {alloc} <= 0 THEN {S('stacked_out')} ELSE __st END AS __st",
-            "__amt": f"CASE WHEN __m THEN CAST({alloc} AS {DEC}) ELSE __amt END AS __amt",
-        }
-        select = [replaced.get(c, c) for c in cols]
-        return f"{name} AS (SELECT {', '.join(select)} FROM ({body}) AS c)"
+        return (f"WITH {', '.join(flow.ctes)}\nSELECT {self.core_columns('__pid', '__ri', '__st', '__amt', '__mm', upper_sql)} "
+                f"FROM {flow.prev}")
 
     # leads and the driver --------------------------------------------------------------------
 
@@ -1242,12 +931,12 @@ class _Compiler:
         self._jurisdictions: dict[tuple[Any, ...], tuple[Jurisdiction, ...]] = {}
         rules: list[_RuleSql] = []
         for pr in self.selected:
-            self._jurisdictions[_jurisdiction_key(pr.jurisdictions)] = tuple(pr.jurisdictions)
+            self._jurisdictions[jurisdiction_key(pr.jurisdictions)] = tuple(pr.jurisdictions)
             rules.append(self.rule_sql(pr, infos[pr.index], stack_passes if pr.index in complex_ids else (),
                                        local_caps.get(pr.index, ())))
         leads = self.lead_infos()
         for pack in self.plan.packs:
-            self._jurisdictions.setdefault(_jurisdiction_key((pack.jurisdiction,)), (pack.jurisdiction,))
+            self._jurisdictions.setdefault(jurisdiction_key((pack.jurisdiction,)), (pack.jurisdiction,))
         parts: list[tuple[str, str]] = []
         if layout == "wide":
             size = chunk or max(len(rules), 1)

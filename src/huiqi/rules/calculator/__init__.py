@@ -38,13 +38,6 @@ from huiqi.rules.calculator.evaluate import (
 )
 from huiqi.rules.calculator.explain import condition_statement
 from huiqi.rules.calculator.formatting import fmt_money
-from huiqi.rules.calculator.jurisdiction import (
-    PLACE_SUFFIXES,
-    jurisdiction_status,
-    norm_place,
-    rule_gate,
-    same_place,
-)
 from huiqi.rules.calculator.plan import (
     FieldInfo,
     PCond,
@@ -58,6 +51,13 @@ from huiqi.rules.calculator.plan import (
     plan_for,
 )
 from huiqi.rules.calculator.report import calculate, selected_documents, selected_rules
+from huiqi.rules.mechanisms.jurisdiction import (
+    PLACE_SUFFIXES,
+    jurisdiction_status,
+    norm_place,
+    rule_gate,
+    same_place,
+)
 
 __all__ = [
     "ASK_NEXT_LIMIT", "ENTERPRISE", "PLACE_SUFFIXES", "Core", "FieldInfo", "PCond", "PExpr", "PRule", "Plan",

@@ -12,10 +12,10 @@ from huiqi.rules.calculator.environment import ENTERPRISE, ProfileView, lookup_f
 from huiqi.rules.calculator.evaluate import Core, Work, evaluate_core, round_amount
 from huiqi.rules.calculator.explain import field_label
 from huiqi.rules.calculator.formatting import fmt_money, format_quantity
-from huiqi.rules.calculator.history import history_blocks
 from huiqi.rules.calculator.plan import FieldInfo, Plan, PRule
-from huiqi.rules.calculator.shared_caps import capped_ceiling
 from huiqi.rules.expr_ast import Unit
+from huiqi.rules.mechanisms.history import history_blocks
+from huiqi.rules.mechanisms.shared_caps import capped_ceiling
 from huiqi.rules.result import NearMiss, Question
 
 __all__ = ["ASK_NEXT_LIMIT", "ask_next_questions", "near_miss", "settle_near_misses", "with_hint_text"]

@@ -28,11 +28,10 @@ from huiqi.rules.calculator.environment import (
 from huiqi.rules.calculator.evaluate import PopulationDecision, Work, evaluate_core
 from huiqi.rules.calculator.explain import explanation_text, field_label
 from huiqi.rules.calculator.formatting import fmt_money
-from huiqi.rules.calculator.history import apply_history_stacking, apply_staged_payments
-from huiqi.rules.calculator.jurisdiction import jurisdiction_status, rule_gate
 from huiqi.rules.calculator.plan import Plan, PRule, all_pexprs, plan_for
-from huiqi.rules.calculator.shared_caps import apply_shared_caps, capped_ceiling
-from huiqi.rules.calculator.stacking import apply_group_stacking
+from huiqi.rules.mechanisms.context import Calculation
+from huiqi.rules.mechanisms.jurisdiction import jurisdiction_status, rule_gate
+from huiqi.rules.mechanisms.registry import MECHANISMS
 from huiqi.rules.model import Lead, Rule, RulePack
 from huiqi.rules.result import CalcReport, LeadResult, Status
 
@@ -110,11 +109,14 @@ def calculate(
             continue
         for subject in subjects:
             works.append(_evaluate(pr, subject, gate, plan, population))
-    apply_history_stacking(works, view, on, plan)
-    apply_staged_payments(works, view)
+    # History, group stacking, shared caps: the registry's order (huiqi.rules.mechanisms.registry).
+    calc = Calculation(view, on, plan)
+    for mechanism in MECHANISMS:
+        if mechanism.apply is not None:
+            mechanism.apply(works, calc)
+    # Near misses only ever concern not-eligible results, which stacking and shared caps
+    # leave alone: settling them after every mechanism sees the same history and ceilings.
     settle_near_misses(works, view, on, plan)
-    apply_group_stacking(works, lambda w: capped_ceiling(w, view, on, plan))
-    apply_shared_caps(works, view, on, plan)
     results = [_to_result(w, plan) for w in works]
     total = sum(r["amount"] or 0 for r in results if r["status"] == "granted" and not r["upper_bound"])
     ceiling = sum(r["amount"] or 0 for r in results if r["status"] == "granted" and r["upper_bound"])

@@ -1,4 +1,10 @@
-"""Awards already received: once / once_per_level / exclusive, and staged payments."""
+"""Mechanism: awards already received — once / once_per_level / exclusive, and staged payments.
+
+Python only. The population engines have no SQL twin: a population carries no award
+history, so the engines treat every enterprise as having none (stacking ``once`` and
+``once_per_level`` act only among the results of the same run, as in a calculation
+without history). See the registry entry in :mod:`huiqi.rules.mechanisms.registry`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from huiqi.rules.calculator.environment import ProfileView
 from huiqi.rules.calculator.evaluate import Work
 from huiqi.rules.calculator.formatting import chain_step, fmt_money, quote_suffix
 from huiqi.rules.calculator.plan import Plan, PRule, parse_param_value
+from huiqi.rules.mechanisms.context import Calculation
 
-__all__ = ["apply_history_stacking", "apply_staged_payments", "as_int", "history_blocks", "history_matches",
+__all__ = ["apply", "apply_history_stacking", "apply_staged_payments", "as_int", "history_blocks", "history_matches",
            "money_value", "rule_title"]
 
 _ZERO = Decimal(0)
@@ -62,6 +69,12 @@ def history_blocks(pr: PRule, env: Mapping[str, Any], view: ProfileView, on: dat
         if st.mode == "exclusive" and any(as_int(h.get("year")) == on.year for h in hits):
             return True
     return False
+
+
+def apply(works: list[Work], calc: Calculation) -> None:
+    """The calculator's half (the only one): stacking against earlier awards, then staged payments."""
+    apply_history_stacking(works, calc.view, calc.on, calc.plan)
+    apply_staged_payments(works, calc.view)
 
 
 def apply_history_stacking(works: list[Work], view: ProfileView, on: date, plan: Plan) -> None:

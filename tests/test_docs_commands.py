@@ -59,13 +59,14 @@ def _walk(root: Any, words: list[str]) -> tuple[Any, list[str], list[str]]:
     return command, path, rest
 
 
-def _option_names(command: Any) -> set[str]:
-    names = {"--help"}
+def _options(command: Any) -> dict[str, bool]:
+    """Every flag of a command → whether it takes a value."""
+    out = {"--help": False}
     for p in command.params:
         if p.param_type_name == "option":
-            names.update(p.opts)
-            names.update(p.secondary_opts)
-    return names
+            for name in [*p.opts, *p.secondary_opts]:
+                out[name] = not p.is_flag and not p.count
+    return out
 
 
 def _cases() -> list[tuple[str, int, str]]:
@@ -94,16 +95,21 @@ def test_documented_command_exists(doc: str, line: int, command: str) -> None:
         words = command.split()[1:]
     words = [w for w in words if not any(c in w for c in "[]…{}") and w not in ("|", "...")]
     cmd, path, rest = _walk(root, words)
-    if _is_group(cmd):
-        first = next((w for w in rest if not w.startswith("-")), None)
-        assert first is None or rest == [], f"{doc}:{line} 命令「{command}」:{' '.join(path)} 没有子命令 {first}"
-        return
-    known = _option_names(cmd)
+    known = _options(cmd)
+    takes_value = False
     for word in rest:
+        if takes_value:
+            takes_value = False
+            continue
         if not word.startswith("-") or word == "-" or re.fullmatch(r"-\d.*", word):
+            # A positional word: a group (without its own arguments) has no such thing.
+            has_arguments = any(p.param_type_name == "argument" for p in cmd.params)
+            assert not _is_group(cmd) or has_arguments, \
+                f"{doc}:{line} 命令「{command}」:{' '.join(path)} 没有子命令 {word}"
             continue
         flag = word.split("=", 1)[0]
         if "|" in flag:
             continue
         assert flag in known, (f"{doc}:{line} 命令「{command}」:{' '.join(path)} 没有选项 {flag}"
                                f"(现有:{'、'.join(sorted(known))})")
+        takes_value = known[flag] and "=" not in word

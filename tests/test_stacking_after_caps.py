@@ -93,3 +93,33 @@ def test_group_pays_the_maximum_of_capped_amounts(equipment: int, investment: in
                           policies=["linhai.tech_upgrade"]).arrow().to_pylist()
     engine = [r["amount"] for r in rows if r["rule"] in GROUP and r["status"] == "granted"]
     assert (engine[0] if engine else 0) == expected
+
+
+def test_a_reform_of_one_members_shared_ceiling_runs_in_the_engine(tmp_path: Any) -> None:
+    """``--set shiyan.tech_upgrade.smart.caps.0.amount=80万元`` gives one rule of the 50万元 group
+    its own ceiling: the engine limits each award by its own rule's ceiling, as the calculator does."""
+    from huiqi.rules.cohort import apply_cohort
+    from huiqi.simulation.reform import Reform, apply_reform, parse_set
+
+    reform = apply_reform(RB, Reform(changes=parse_set(["shiyan.tech_upgrade.smart.caps.0.amount=80万元"])),
+                          workdir=tmp_path)
+    rb = reform.rulebase
+    region = RegionInfo(province="湖北省", city="十堰市", county="张湾区")
+    big = {"fixed_asset_investment": 20_000_000, "within_construction_period": True, "equipment_in_use": True}
+    profiles = [Profile(name=f"企业{k}", region=region, enterprise={},
+                        projects=[Project(id=f"p{j}", fields={**big, "equipment_investment": eq,
+                                                              "smart_equipment_investment": eq // 2,
+                                                              "in_major_tech_library": j == 1,
+                                                              "actual_interest": 600_000})
+                                  for j, eq in enumerate(amounts, start=1)])
+                for k, amounts in enumerate([[30_000_000, 12_000_000], [90_000_000, 90_000_000], [5_000_000]])]
+    on = date(2019, 6, 1)
+    expected = {(f"E{k}", r.rule, r.subject): (r.status, r.amount)
+                for k, rep in enumerate(apply_cohort(rb, profiles, on)) for r in rep.results}
+    rows = run_population(rb, profiles_to_arrow(profiles, rb.fields, [f"E{k}" for k in range(len(profiles))]),
+                          on).arrow().to_pylist()
+    got = {(r["id"], r["rule"], r["project_id"] or ("project" if r["beneficiary"] == "project" else "enterprise")):
+           (r["status"], r["amount"]) for r in rows if ":lead:" not in r["rule"]}
+    assert got == expected
+    smart = [v for (_, rule, _), v in expected.items() if rule == "shiyan.tech_upgrade.smart" and v[0] == "granted"]
+    assert any(amount and amount > 500_000 for _, amount in smart)  # the reformed ceiling bites above 50万元

@@ -105,20 +105,31 @@ def apply_shared_caps(works: list[Work], view: ProfileView, on: date, plan: Plan
 
 @dataclass
 class CapPass:
-    """One shared ceiling: its group, scope, value (a constant) and member rules."""
+    """One shared ceiling: its group, scope, member rules and each member's ceiling (a constant).
+
+    Members normally declare the same ceiling; a reform may change one rule's (``--set
+    rule.caps.0.amount=…``). As in the calculator, each award is then limited by its own
+    rule's ceiling less what the group's earlier awards used.
+    """
 
     group: str
     scope: str
-    value: Decimal
+    values: dict[int, Decimal]
     members: list[int]
+
+    def ceiling_sql(self, d: SqlDialect) -> str:
+        distinct = set(self.values.values())
+        if len(distinct) == 1:
+            return d.decimal(next(iter(distinct)))
+        arms = " ".join(f"WHEN {i} THEN {d.decimal(v)}" for i, v in self.values.items())
+        return f"CASE __ri {arms} END"
 
 
 def cap_passes(rules: Sequence[PRule], const_value: Callable[[Expr, str, PRule], Decimal | None],
                ) -> tuple[list[CapPass], dict[int, list[CapPass]]]:
     """(ceilings several rows can use: window passes, ceilings of one enterprise rule: row-local).
 
-    The population engines need constant ceilings (``const_value`` raises otherwise), the
-    same value for every rule of a group.
+    The population engines need constant ceilings (``const_value`` raises otherwise).
     """
     by_index = {pr.index: pr for pr in rules}
     groups: dict[str, list[tuple[int, Decimal | None, str]]] = {}
@@ -133,14 +144,12 @@ def cap_passes(rules: Sequence[PRule], const_value: Callable[[Expr, str, PRule],
         usable = [(i, v, s) for i, v, s in entries if v is not None]  # an unknown cap is skipped
         if not usable:
             continue
-        values = {v for _, v, _ in usable}
-        if len(values) > 1:
-            raise RuleError(f"共享上限组 {group} 中各规则的上限金额不同({'、'.join(str(v) for v in values)}),"
-                            "人口引擎暂不支持", hint="请让同组规则使用相同的上限金额")
         members = list(dict.fromkeys(i for i, _, _ in usable))
-        value = usable[0][1]
-        assert value is not None
-        cp = CapPass(group, usable[0][2], value, members)
+        values: dict[int, Decimal] = {}
+        for i, v, _ in usable:
+            assert v is not None
+            values[i] = min(values.get(i, v), v)  # a rule naming the group twice: the lower ceiling
+        cp = CapPass(group, usable[0][2], values, members)
         if len(members) == 1 and not by_index[members[0]].per_project:
             local.setdefault(members[0], []).append(cp)  # one row per enterprise: row-local
         else:
@@ -170,7 +179,7 @@ def stacking_ceilings(passes: Sequence[CapPass]) -> dict[int, Decimal]:
     ceilings: dict[int, Decimal] = {}
     for cp in passes:
         for i in cp.members:
-            ceilings[i] = min(ceilings.get(i, cp.value), cp.value)
+            ceilings[i] = min(ceilings.get(i, cp.values[i]), cp.values[i])
     return ceilings
 
 
@@ -178,11 +187,12 @@ def row_local_cap_sql(d: SqlDialect, status: str, amount: str, rounded: str,
                       caps: Sequence[CapPass]) -> tuple[str, str]:
     """(status, amount) SQL after ceilings whose only user is this enterprise rule's row."""
     for cp in caps:
-        if cp.value <= 0:
+        value = min(cp.values.values())  # one member: its own ceiling
+        if value <= 0:
             status = (f"CASE WHEN {status} = {status_code('granted')} AND {rounded} IS NOT NULL "
                       f"THEN {status_code('stacked_out')} ELSE {status} END")
         else:
-            amount = f"CASE WHEN {amount} IS NULL THEN NULL ELSE LEAST({amount}, {d.decimal(cp.value)}) END"
+            amount = f"CASE WHEN {amount} IS NULL THEN NULL ELSE LEAST({amount}, {d.decimal(value)}) END"
     return status, amount
 
 
@@ -194,7 +204,7 @@ def shared_cap_sql(d: SqlDialect, flow: WindowFlow, name: str, cp: CapPass) -> N
     # the i-th award is C − (sum of the earlier awards), never below zero.
     used = (f"SUM(CASE WHEN {member} THEN __amt ELSE 0 END) OVER (PARTITION BY {member}, {d.ident('id')} "
             f"ORDER BY __ri, __pid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
-    alloc = f"LEAST(__amt, GREATEST({d.decimal(cp.value)} - COALESCE(__used, 0), 0))"
+    alloc = f"LEAST(__amt, GREATEST({cp.ceiling_sql(d)} - COALESCE(__used, 0), 0))"
     body = f"SELECT *, {member} AS __m, {used} AS __used FROM {flow.prev}"
     flow.add(name, body, {
         "__st": f"CASE WHEN __m AND {alloc} <= 0 THEN {status_code('stacked_out')} ELSE __st END AS __st",

@@ -326,7 +326,9 @@ def test_migrations_are_recorded_and_applied_once(db_url: str) -> None:
 
 def test_newer_schema_is_refused(db_url: str) -> None:
     with connect(db_url) as base:
-        base.db.execute("UPDATE alembic_version SET version_num = ?", ("9999_future",))
+        # One row per migration branch head (platform, workflow, governance): make one of them newer.
+        base.db.execute("UPDATE alembic_version SET version_num = ? WHERE version_num = "
+                        "(SELECT min(version_num) FROM alembic_version)", ("9999_future",))
     with pytest.raises(HuiqiError, match="比当前程序新"):
         connect(db_url)
 

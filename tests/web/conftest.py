@@ -215,7 +215,10 @@ def live_server(seed_documents: list[Any], tmp_path_factory: pytest.TempPathFact
         log.close()
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: the governance and workflow suites import this
+# fixture into their own conftest, which makes a separate fixture of it there, and two live Playwright
+# sync instances (or one left running while another module calls asyncio.run) cannot share a thread.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     reason = None
     if not CHROMIUM.exists():

@@ -26,6 +26,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
     pg_db_url,
     postgres_server,
     postgres_url,
+    seed_documents,
 )
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from huiqi.rules.calculator import calculate as run_calculator
 from huiqi.rules.calculator import fmt_money, plan_for
 
-__all__ = ["MemoryNotifier", "Notifier", "OutboxNotifier", "PushMessage", "SavedProfile", "match_profiles"]
+__all__ = ["MemoryNotifier", "Notifier", "OutboxNotifier", "PushMessage", "SavedProfile", "match_profiles",
+           "packs_citing"]
 
 PUSH_STATUSES = ("granted", "undecided", "near_miss")
 
@@ -88,6 +90,34 @@ class OutboxNotifier:
         address = message.email if self.channel == "email" else message.phone
         if address:
             self._write(self.channel, address, message.title, message.body)
+
+
+_BRACKETS = str.maketrans("[]()（）【】﹝﹞", "〔〕〔〕〔〕〔〕〔〕")
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def packs_citing(rulebase: Any, document: Any) -> list[str]:
+    """Ids of the rule packs written for an ingested document.
+
+    A pack cites its document by source file name, 文号 or title, the keys ``huiqi rules check``
+    uses (an ingested document's id is a hash of its text, so packs cannot name it). Only exact
+    matches count: a piece of a title would push a neighbouring document's rules.
+    """
+    source = Path(document.source.path)
+    number = _squash(document.doc_number).translate(_BRACKETS) if document.doc_number else None
+    title = _squash(document.title)
+    out = []
+    for pack in rulebase.packs:
+        cited = pack.document
+        by_file = bool(cited.source_file) and (Path(cited.source_file).name == source.name
+                                               or Path(cited.source_file).stem == source.stem)
+        by_number = bool(number and cited.doc_number) and _squash(cited.doc_number).translate(_BRACKETS) == number
+        if by_file or by_number or _squash(cited.title) == title:
+            out.append(pack.id)
+    return out
 
 
 def _body(doc_title: str, clause: str, rule_title: str, kind: str, amount: int | None, upper: bool,

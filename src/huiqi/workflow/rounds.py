@@ -38,7 +38,7 @@ from huiqi.workflow.decide import (
 from huiqi.workflow.machine import next_state
 from huiqi.workflow.model import RoundSpec
 from huiqi.workflow.proactive import Eligible
-from huiqi.workflow.push import PushMessage, SavedProfile, match_profiles
+from huiqi.workflow.push import PushMessage, SavedProfile, match_profiles, packs_citing
 from huiqi.workflow.tables import (
     wf_applications,
     wf_events,
@@ -61,6 +61,7 @@ __all__ = [
     "list_rounds",
     "payout_rows",
     "publicize_round",
+    "push_for_document",
     "push_messages",
     "round_view",
 ]
@@ -322,8 +323,13 @@ def ledger_rows(conn: sa.Connection, who: Any, round_id: int) -> list[dict[str, 
 
 
 def push_messages(conn: sa.Connection, who: Any, rb: RuleBase, rules: list[str], spec: RoundSpec | None = None, *,
-                  round_id: int | None = None, round_title: str | None = None) -> list[PushMessage]:
-    """站内消息 (and queued e-mail/SMS) to every enterprise whose saved profile the rules grant or could grant."""
+                  round_id: int | None = None, round_title: str | None = None,
+                  document_id: str | None = None) -> list[PushMessage]:
+    """站内消息 (and queued e-mail/SMS) to every enterprise whose saved profile the rules grant or could grant.
+
+    Sent when a round opens (``round_id``) or a new document is ingested (``document_id``,
+    the policy base's id, named in the audit entry).
+    """
     from datetime import date
 
     from huiqi.store.schema import saved_profiles, users
@@ -355,9 +361,18 @@ def push_messages(conn: sa.Connection, who: Any, rb: RuleBase, rules: list[str],
                                                          body=m.body, created_at=stamp))
     if messages:
         audit.record(conn, actor=who.username if who is not None else None, action="push.send", entity="round"
-                     if round_id is not None else "document", entity_id=str(round_id or ",".join(rules)),
-                     before=None, after={"messages": len(messages)})
+                     if round_id is not None else "document", entity_id=str(round_id or document_id or ",".join(rules)),
+                     before=None, after={"messages": len(messages), "rules": sorted({m.rule for m in messages})})
     return messages
+
+
+def push_for_document(conn: sa.Connection, who: Any, rb: RuleBase, document: Any) -> list[PushMessage]:
+    """The policy push for a newly ingested document: the rules of the packs that cite it, on the business date."""
+    packs = packs_citing(rb, document)
+    if not packs:
+        return []
+    selected = rb.select(packs).rule_ids or frozenset()
+    return push_messages(conn, who, rb, sorted(selected), document_id=document.id)
 
 
 def messages_for(conn: sa.Connection, who: Any) -> list[dict[str, Any]]:

@@ -204,7 +204,12 @@ def api_ingest(
         audit.record(conn, actor=principal.username, action="document.ingest", entity="document",
                      entity_id=document.id, before={"existed": before},
                      after={"title": document.title, "status": saved.status, "sha256": saved.sha256})
-    summary = {**summarize_document(document), "action": saved.status}
+        pushed = 0
+        if saved.status == "new":  # 政策找企业: a re-upload or a new version does not push again
+            from huiqi.workflow.rounds import push_for_document
+
+            pushed = len(push_for_document(conn, principal, services.rulebase(), document))
+    summary = {**summarize_document(document), "action": saved.status, "pushed_messages": pushed}
     return IngestResponse(documents=[summary], failures=[])
 
 

@@ -14,4 +14,5 @@ ROUTERS: list[str] = [
     "huiqi.web.pages.governance:router",  # 督办看板, 目标监测, 重点项目库, 月度调度通报
     "huiqi.web.api.workflow:router",  # 申报批次, 申报, 审核, 台账, 拨付, 免申即享, 站内消息 (issue 10)
     "huiqi.web.pages.workflow:router",  # 申报与拨付 pages (issue 10)
+    "huiqi.web.pages.proactive:router",  # 免申即享: preview a population file, confirm as a round
 ]

@@ -34,7 +34,7 @@ def _back(path: str, error: str | None = None) -> RedirectResponse:
     return RedirectResponse(path + (f"?error={quote(error)}" if error else ""), status_code=303)
 
 
-def _message(exc: Exception) -> str:
+def error_message(exc: Exception) -> str:
     if isinstance(exc, HuiqiError):
         return str(exc)
     if hasattr(exc, "errors"):
@@ -71,7 +71,7 @@ def open_round(request: Request, who: SignedIn, title: Annotated[str, Form()], r
         with write_tx(deps.engine(request)) as conn:
             created = rounds.create_round(conn, who, spec)
     except Exception as exc:
-        return _back("/workflow", _message(exc))
+        return _back("/workflow", error_message(exc))
     return _back(f"/workflow/rounds/{created['id']}")
 
 
@@ -144,7 +144,7 @@ async def apply_submit(round_id: int, request: Request, who: SignedIn) -> Redire
         with write_tx(deps.engine(request)) as conn:
             app, _ = apps_core.create_application(conn, who, body)
     except Exception as exc:
-        return _back(f"/workflow/rounds/{round_id}/apply", _message(exc))
+        return _back(f"/workflow/rounds/{round_id}/apply", error_message(exc))
     return _back(f"/workflow/applications/{app['id']}")
 
 
@@ -169,7 +169,7 @@ def application_action(app_id: int, request: Request, who: SignedIn, action: Ann
         with write_tx(deps.engine(request)) as conn:
             apps_core.act(conn, who, app_id, req)
     except Exception as exc:
-        return _back(target, _message(exc))
+        return _back(target, error_message(exc))
     return _back(target)
 
 
@@ -181,7 +181,7 @@ def attachment_upload(app_id: int, request: Request, who: SignedIn, file: Annota
             add_attachment(conn, who, app_id, document, file.filename or "", file.file.read(MAX_BYTES + 1),
                            deps.settings(request).var_dir / "attachments")
     except Exception as exc:
-        return _back(f"/workflow/applications/{app_id}", _message(exc))
+        return _back(f"/workflow/applications/{app_id}", error_message(exc))
     return _back(f"/workflow/applications/{app_id}")
 
 
@@ -194,7 +194,7 @@ def round_step(round_id: int, step: str, request: Request, who: SignedIn) -> Red
         with write_tx(deps.engine(request)) as conn:
             steps[step](conn, who, round_id)
     except Exception as exc:
-        return _back(f"/workflow/rounds/{round_id}", _message(exc))
+        return _back(f"/workflow/rounds/{round_id}", error_message(exc))
     return _back(f"/workflow/rounds/{round_id}")
 
 

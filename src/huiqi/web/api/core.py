@@ -170,6 +170,7 @@ def load_document(pb: Any, ref: str) -> Document:
 class IngestResponse(BaseModel):
     documents: list[dict[str, Any]]
     failures: list[str]
+    pushed_messages: int = Field(0, description="新入库文件的规则推送给企业的站内消息数(政策找企业)")
 
 
 @router.post("/api/v1/documents", response_model=IngestResponse, tags=["政策库"],
@@ -209,8 +210,8 @@ def api_ingest(
             from huiqi.workflow.rounds import push_for_document
 
             pushed = len(push_for_document(conn, principal, services.rulebase(), document))
-    summary = {**summarize_document(document), "action": saved.status, "pushed_messages": pushed}
-    return IngestResponse(documents=[summary], failures=[])
+    summary = {**summarize_document(document), "action": saved.status}
+    return IngestResponse(documents=[summary], failures=[], pushed_messages=pushed)
 
 
 @router.get("/api/v1/units", tags=["政策库"], summary="责任矩阵:各部门牵头/配合/负责的措施")

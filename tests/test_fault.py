@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -57,7 +58,9 @@ def _temp_litter(*folders: Path) -> list[Path]:
     litter: list[Path] = []
     for folder in folders:
         if folder.is_dir():
-            litter += [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(("huiqi-", "tmp_"))]
+            # Our own temp names, DuckDB's tmp_ files, and Python's anonymous tempfile names (tmpXXXXXXXX).
+            litter += [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(("huiqi-", "tmp_"))
+                       or re.fullmatch(r"tmp[a-z0-9_]{8}", p.name)]
     return litter
 
 

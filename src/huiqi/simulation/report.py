@@ -367,7 +367,9 @@ _MONEY_COLS = {"static_max", "exact", "ceiling", "allocated", "undecided_at_stak
 def _write_xlsx(res: SimulationResult, agg: dict[str, list[dict[str, Any]]], path: Path) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path))
+    # The workbook holds aggregates only: built in memory, so that a run killed while writing leaves none
+    # of xlsxwriter's anonymous temporary files behind (the atomic write already guards the output).
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
     try:
         bold = wb.add_format({"bold": True})
         money = wb.add_format({"num_format": "#,##0"})
